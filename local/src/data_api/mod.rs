@@ -1,0 +1,362 @@
+//! A local RDS Data API server over a real PostgreSQL: the rest-json operations the SDKs
+//! call (`/Execute`, `/BatchExecute`, `/BeginTransaction`, `/CommitTransaction`,
+//! `/RollbackTransaction`), with the real service's shapes, limits and error names.
+
+mod errors;
+mod pool;
+mod statement;
+mod values;
+mod wire;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+pub use errors::{ApiError, Kind as ErrorKind};
+use pool::{Pool, Transactions};
+use statement::Statement;
+use wire::{BatchExecuteRequest, BeginRequest, EndRequest, ExecuteRequest};
+
+/// How the server behaves; the defaults are the real service's limits.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where PostgreSQL is; the request's `database` picks the database on it.
+    pub postgres: tokio_postgres::Config,
+    /// The database used when a request names none.
+    pub default_database: String,
+    pub statement_timeout: Duration,
+    pub transaction_idle_timeout: Duration,
+    pub max_response_bytes: usize,
+    /// Fraction of calls (0.0..=1.0) that fail with a transient error before touching the database.
+    pub fault_rate: f64,
+}
+
+impl ServerConfig {
+    pub fn new(postgres: tokio_postgres::Config, default_database: impl Into<String>) -> Self {
+        Self {
+            postgres,
+            default_database: default_database.into(),
+            statement_timeout: Duration::from_secs(45),
+            transaction_idle_timeout: Duration::from_secs(180),
+            max_response_bytes: 1024 * 1024,
+            fault_rate: 0.0,
+        }
+    }
+}
+
+struct AppState {
+    config: ServerConfig,
+    pool: Arc<Pool>,
+    transactions: Arc<Transactions>,
+    fault_rate: AtomicU64,
+}
+
+/// A running server; it stops when this is dropped.
+#[derive(Debug)]
+pub struct DataApiServer {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl DataApiServer {
+    /// Binds `addr` (port 0 picks a free one) and serves in the background.
+    pub async fn start(config: ServerConfig, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let transactions = Transactions::new(config.transaction_idle_timeout);
+        let state = Arc::new(AppState {
+            pool: Pool::new(config.postgres.clone()),
+            fault_rate: AtomicU64::new(config.fault_rate.to_bits()),
+            transactions: Arc::clone(&transactions),
+            config,
+        });
+        let reaper = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                tick.tick().await;
+                transactions.expire_idle().await;
+            }
+        });
+        let app = router(state);
+        let task = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "Data API server stopped");
+            }
+            reaper.abort();
+        });
+        Ok(Self { addr, task })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for DataApiServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/Execute", post(execute))
+        .route("/BatchExecute", post(batch_execute))
+        .route("/BeginTransaction", post(begin_transaction))
+        .route("/CommitTransaction", post(commit_transaction))
+        .route("/RollbackTransaction", post(rollback_transaction))
+        .route("/_local/faults", post(set_faults))
+        .route("/_local/health", get(|| async { "ok" }))
+        .fallback(|| async {
+            ApiError::new(ErrorKind::BadRequest, "Unknown operation").into_response()
+        })
+        .with_state(state)
+}
+
+fn respond(result: Result<Value, ApiError>) -> Response {
+    match result {
+        Ok(body) => ([("content-type", "application/json")], body.to_string()).into_response(),
+        Err(error) => {
+            tracing::debug!(error = error.name(), message = %error.message, "Data API call failed");
+            error.into_response()
+        }
+    }
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("Malformed request body: {e}")))
+}
+
+fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
+    match value.as_deref() {
+        Some(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(ApiError::bad_request(format!(
+            "1 validation error detected: Value null at '{name}' failed to satisfy constraint: Member must not be null"
+        ))),
+    }
+}
+
+impl AppState {
+    fn database<'a>(&'a self, requested: &'a Option<String>) -> &'a str {
+        requested
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .unwrap_or(&self.config.default_database)
+    }
+
+    /// Fails the call with a transient error at the configured rate, before any work is done.
+    fn maybe_fault(&self) -> Result<(), ApiError> {
+        let rate = f64::from_bits(self.fault_rate.load(Ordering::Relaxed));
+        if rate <= 0.0 || fastrand::f64() >= rate {
+            return Ok(());
+        }
+        Err(match fastrand::u8(0..4) {
+            0 => ApiError::new(
+                ErrorKind::DatabaseResuming,
+                "The Aurora DB instance local-cluster-instance-1 is resuming after being auto-paused. Please wait a few seconds and try again.",
+            ),
+            1 => ApiError::new(
+                ErrorKind::ServiceUnavailable,
+                "The service is unavailable. Try again later.",
+            ),
+            2 => ApiError::new(ErrorKind::Throttling, "Rate exceeded"),
+            _ => ApiError::new(
+                ErrorKind::InternalServerError,
+                "An internal error occurred.",
+            ),
+        })
+    }
+}
+
+async fn execute(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    respond(run_execute(&state, &body).await)
+}
+
+async fn run_execute(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
+    let request: ExecuteRequest = parse(body)?;
+    required(&request.resource_arn, "resourceArn")?;
+    required(&request.secret_arn, "secretArn")?;
+    let sql = required(&request.sql, "sql")?;
+    let statement = Statement::new(sql, &request.parameters)?;
+    state.maybe_fault()?;
+    let (timeout, cancel) = (
+        state.config.statement_timeout,
+        !request.continue_after_timeout,
+    );
+    let outcome = match &request.transaction_id {
+        Some(id) => {
+            let entry = state.transactions.get(id)?;
+            let mut tx = entry.lock().await;
+            let outcome = statement.run(tx.connection.client(), timeout, cancel).await;
+            tx.failed |= outcome.is_err();
+            tx.last_used = std::time::Instant::now();
+            outcome?
+        }
+        None => {
+            let connection = state.pool.get(state.database(&request.database)).await?;
+            statement.run(connection.client(), timeout, cancel).await?
+        }
+    };
+    let options = request.result_set_options.unwrap_or_default();
+    let types = values::ReturnTypes {
+        decimal_as_number: options.decimal_return_type.as_deref() == Some("DOUBLE_OR_LONG"),
+        long_as_string: options.long_return_type.as_deref() == Some("STRING"),
+    };
+    let as_json = match request.format_records_as.as_deref() {
+        None | Some("NONE") => false,
+        Some("JSON") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "Invalid formatRecordsAs value {other}"
+            )));
+        }
+    };
+    let body = outcome.execute_response(request.include_result_metadata, as_json, types);
+    if body.to_string().len() > state.config.max_response_bytes {
+        return Err(ApiError::bad_request(
+            "Database returned more than the allowed response size limit",
+        ));
+    }
+    Ok(body)
+}
+
+async fn batch_execute(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    respond(run_batch(&state, &body).await)
+}
+
+async fn run_batch(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
+    let request: BatchExecuteRequest = parse(body)?;
+    required(&request.resource_arn, "resourceArn")?;
+    required(&request.secret_arn, "secretArn")?;
+    let sql = required(&request.sql, "sql")?;
+    let statements = if request.parameter_sets.is_empty() {
+        vec![Statement::new(sql, &[])?]
+    } else {
+        request
+            .parameter_sets
+            .iter()
+            .map(|set| Statement::new(sql, set))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    state.maybe_fault()?;
+    let timeout = state.config.statement_timeout;
+    let results = match &request.transaction_id {
+        Some(id) => {
+            let entry = state.transactions.get(id)?;
+            let mut tx = entry.lock().await;
+            let outcome = statement::run_all(tx.connection.client(), &statements, timeout).await;
+            tx.failed |= outcome.is_err();
+            tx.last_used = std::time::Instant::now();
+            outcome?
+        }
+        // Without a transaction the batch is still all or nothing.
+        None => {
+            let connection = state.pool.get(state.database(&request.database)).await?;
+            let client = connection.client();
+            client
+                .batch_execute("BEGIN")
+                .await
+                .map_err(|e| ApiError::from_postgres(&e))?;
+            match statement::run_all(client, &statements, timeout).await {
+                Ok(results) => {
+                    client
+                        .batch_execute("COMMIT")
+                        .await
+                        .map_err(|e| ApiError::from_postgres(&e))?;
+                    results
+                }
+                Err(error) => {
+                    let _ = client.batch_execute("ROLLBACK").await;
+                    return Err(error);
+                }
+            }
+        }
+    };
+    let update_results: Vec<Value> = results
+        .iter()
+        .map(|outcome| json!({ "generatedFields": outcome.generated_fields() }))
+        .collect();
+    Ok(json!({ "updateResults": update_results }))
+}
+
+async fn begin_transaction(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    respond(run_begin(&state, &body).await)
+}
+
+async fn run_begin(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
+    let request: BeginRequest = parse(body)?;
+    required(&request.resource_arn, "resourceArn")?;
+    required(&request.secret_arn, "secretArn")?;
+    state.maybe_fault()?;
+    let connection = state.pool.get(state.database(&request.database)).await?;
+    connection
+        .client()
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|e| ApiError::from_postgres(&e))?;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    state.transactions.insert(id.clone(), connection);
+    Ok(json!({ "transactionId": id }))
+}
+
+async fn commit_transaction(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    respond(run_end(&state, &body, true).await)
+}
+
+async fn rollback_transaction(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    respond(run_end(&state, &body, false).await)
+}
+
+async fn run_end(state: &AppState, body: &Bytes, commit: bool) -> Result<Value, ApiError> {
+    let request: EndRequest = parse(body)?;
+    required(&request.resource_arn, "resourceArn")?;
+    required(&request.secret_arn, "secretArn")?;
+    let id = required(&request.transaction_id, "transactionId")?;
+    state.transactions.get(id)?;
+    state.maybe_fault()?;
+    let entry = state.transactions.remove(id)?;
+    let tx = entry.lock().await;
+    let client = tx.connection.client();
+    if !commit {
+        client
+            .batch_execute("ROLLBACK")
+            .await
+            .map_err(|e| ApiError::from_postgres(&e))?;
+        return Ok(json!({ "transactionStatus": "Rollback Complete" }));
+    }
+    if tx.failed {
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(ApiError::new(
+            ErrorKind::DatabaseError,
+            "ERROR: current transaction is aborted, the transaction was rolled back; SQLState: 25P02",
+        ));
+    }
+    client
+        .batch_execute("COMMIT")
+        .await
+        .map_err(|e| ApiError::from_postgres(&e))?;
+    Ok(json!({ "transactionStatus": "Transaction Committed" }))
+}
+
+async fn set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
+    let result = parse::<Value>(&body).and_then(|v| {
+        let rate = v["rate"]
+            .as_f64()
+            .filter(|r| (0.0..=1.0).contains(r))
+            .ok_or_else(|| ApiError::bad_request("rate must be a number between 0 and 1"))?;
+        state.fault_rate.store(rate.to_bits(), Ordering::Relaxed);
+        Ok(json!({ "rate": rate }))
+    });
+    respond(result)
+}

@@ -1,0 +1,6 @@
+//! The local stack: a real PostgreSQL with pgvector, a local RDS Data API server in front of
+//! it, and moto for S3, SQS, Secrets Manager and EventBridge, so every function runs here
+//! with the real AWS SDK clients pointed at local endpoints.
+
+pub mod data_api;
+pub mod stack;

@@ -1,0 +1,111 @@
+//! `studio`: the local stack's command line.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use studio_local::stack::{self, Options};
+
+const USAGE: &str = "usage: studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--no-moto] [--no-seed] [--ready-file PATH]";
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tokio_postgres=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let mut args = std::env::args().skip(1);
+    match args.next().as_deref() {
+        Some("up") => up(args.collect()).await,
+        _ => anyhow::bail!("{USAGE}"),
+    }
+}
+
+/// The checkout this runs in: the nearest folder holding `schema/`.
+fn checkout_root() -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir()?;
+    Ok(cwd
+        .ancestors()
+        .find(|p| p.join("schema").is_dir())
+        .unwrap_or(&cwd)
+        .to_owned())
+}
+
+async fn up(args: Vec<String>) -> anyhow::Result<()> {
+    let mut options = Options::for_checkout(&checkout_root()?);
+    let mut ready_file = None;
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
+        match flag.as_str() {
+            "--state-dir" => options.state_dir = value()?.into(),
+            "--pg-port" => options.pg_port = value()?.parse()?,
+            "--data-api-port" => options.data_api_port = value()?.parse()?,
+            "--moto-port" => options.moto_port = value()?.parse()?,
+            "--ready-file" => ready_file = Some(PathBuf::from(value()?)),
+            "--no-moto" => options.moto = false,
+            "--no-seed" => options.seed = false,
+            other => anyhow::bail!("unknown option {other}\n{USAGE}"),
+        }
+    }
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let stack = tokio::select! {
+        stack = stack::up(&options) => stack?,
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted while starting"),
+        _ = terminate.recv() => anyhow::bail!("terminated while starting"),
+    };
+    print_summary(&stack, &options);
+    if let Some(path) = ready_file {
+        std::fs::write(path, "ready\n")?;
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = terminate.recv() => {},
+    }
+    tracing::info!("Stopping the stack");
+    stack.stop().await;
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn print_summary(stack: &stack::Stack, options: &Options) {
+    println!(
+        "\nAI studio local stack is up ({:.1}s)\n",
+        stack.started_in.as_secs_f64()
+    );
+    println!("  Data API      {}", stack.data_api.endpoint());
+    if options.database_url.is_none() {
+        println!(
+            "  PostgreSQL    postgres://postgres@127.0.0.1:{}/{}",
+            options.pg_port, options.database
+        );
+    }
+    if options.moto {
+        println!(
+            "  moto          http://127.0.0.1:{} (S3, SQS, Secrets Manager, EventBridge)",
+            options.moto_port
+        );
+    }
+    println!(
+        "  Demo team     {} with users {}",
+        stack::seed::DEMO_TEAM_ID,
+        stack::seed::DEMO_USERS
+            .iter()
+            .map(|u| u.1)
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!(
+        "\nEnvironment for functions and tools (also in {}):\n",
+        options.state_dir.join("stack.env").display()
+    );
+    for (name, value) in &stack.env {
+        println!("export {name}={value}");
+    }
+    println!("\nCtrl-C stops everything.");
+}

