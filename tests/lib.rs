@@ -1,1 +1,90 @@
-//! stub
+//! Test support: each test gets a fresh database on the local PostgreSQL, behind its own
+//! local Data API server, reached through the real `aws-sdk-rdsdata` client.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use shared::data_api::{DataApi, RetryPolicy};
+use studio_local::data_api::{DataApiServer, ServerConfig};
+use tokio_postgres::NoTls;
+
+pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:studio/database";
+pub const CLUSTER_ARN: &str = studio_local::stack::LOCAL_CLUSTER_ARN;
+
+/// The PostgreSQL the test command started (`STUDIO_DATABASE_URL`).
+pub fn admin_config() -> tokio_postgres::Config {
+    let url = std::env::var("STUDIO_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("STUDIO_DATABASE_URL is not set: run the tests with scripts/test.sh, which starts PostgreSQL")
+    });
+    url.parse()
+        .expect("STUDIO_DATABASE_URL is a PostgreSQL URL")
+}
+
+/// Retries fast enough for tests, with room for a 30% fault rate.
+pub fn quick_retries() -> RetryPolicy {
+    RetryPolicy {
+        initial_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(8),
+        budget: Duration::from_secs(30),
+        max_attempts: 25,
+    }
+}
+
+/// A fresh database, its Data API server, and clients for it.
+pub struct TestDb {
+    pub name: String,
+    pub server: DataApiServer,
+    /// Our Data API layer.
+    pub db: DataApi,
+    /// The raw SDK client, for checking wire-level behaviour.
+    pub sdk: aws_sdk_rdsdata::Client,
+}
+
+impl TestDb {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A fresh database whose server is configured by `configure`.
+    pub async fn with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+        let admin = admin_config();
+        studio_local::stack::postgres::ensure_database(&admin, &name)
+            .await
+            .expect("create the test database");
+        let mut config = ServerConfig::new(admin, name.clone());
+        configure(&mut config);
+        let server = DataApiServer::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, 0)))
+            .await
+            .expect("start the Data API server");
+        let db = studio_local::stack::data_api_client(&server.endpoint(), &name, SECRET_ARN)
+            .with_retry_policy(quick_retries());
+        let sdk = studio_local::stack::sdk_client(&server.endpoint());
+        Self {
+            name,
+            server,
+            db,
+            sdk,
+        }
+    }
+
+    /// A direct PostgreSQL connection, to check what the Data API did.
+    pub async fn postgres(&self) -> tokio_postgres::Client {
+        let mut config = admin_config();
+        config.dbname(&self.name);
+        let (client, connection) = config.connect(NoTls).await.expect("connect to PostgreSQL");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// Whether a table exists, asked of PostgreSQL directly.
+    pub async fn table_exists(&self, table: &str) -> bool {
+        let row = self
+            .postgres()
+            .await
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+            .await
+            .expect("query to_regclass");
+        row.get(0)
+    }
+}

@@ -58,9 +58,9 @@ pub enum MigrationError {
     Db(#[from] DbError),
 }
 
-/// A row of `migration_log`.
+/// A row of `migration_log` (read by column name, reported in camelCase).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all(serialize = "camelCase"))]
 pub struct AppliedMigration {
     pub name: String,
     pub checksum: String,
@@ -96,6 +96,10 @@ const CREATE_LOG: &str = "CREATE TABLE IF NOT EXISTS migration_log (
 /// One lock id for every migration runner, so concurrent deploys apply each file once.
 const LOCK_KEY: i64 = 0x5354_5544_494f; // "STUDIO"
 
+fn lock_key() -> Params {
+    Params::new().bind("key", LOCK_KEY)
+}
+
 /// Sorts migrations by name after checking each is `NNN_name.sql` with a unique number.
 pub fn ordered(mut migrations: Vec<Migration>) -> Result<Vec<Migration>, MigrationError> {
     for m in &migrations {
@@ -119,7 +123,13 @@ pub fn ordered(mut migrations: Vec<Migration>) -> Result<Vec<Migration>, Migrati
 }
 
 async fn applied(db: &DataApi) -> Result<Vec<AppliedMigration>, DbError> {
-    db.execute(CREATE_LOG, Params::new()).await?;
+    // Under the lock: two runners creating the table at once would collide in pg_type.
+    db.transaction(async |tx| {
+        tx.execute("SELECT pg_advisory_xact_lock(:key)", lock_key())
+            .await?;
+        tx.execute(CREATE_LOG, Params::new()).await
+    })
+    .await?;
     db.query(
         "SELECT name, checksum, duration_ms, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS applied_at
          FROM migration_log ORDER BY name",
@@ -199,8 +209,7 @@ pub async fn migrate(
 async fn apply(db: &DataApi, migration: &Migration) -> Result<bool, MigrationError> {
     let checksum = migration.checksum();
     db.transaction(async |tx| {
-        tx.execute("SELECT pg_advisory_xact_lock(:key)", Params::new().bind("key", LOCK_KEY))
-            .await?;
+        tx.execute("SELECT pg_advisory_xact_lock(:key)", lock_key()).await?;
         let recorded: Option<AppliedMigration> = tx
             .query_opt(
                 "SELECT name, checksum, duration_ms, '' AS applied_at FROM migration_log WHERE name = :name",

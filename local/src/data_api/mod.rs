@@ -54,17 +54,21 @@ impl ServerConfig {
     }
 }
 
+#[derive(Debug)]
 struct AppState {
     config: ServerConfig,
     pool: Arc<Pool>,
     transactions: Arc<Transactions>,
     fault_rate: AtomicU64,
+    /// Operation calls received, for tests that check what was (not) retried.
+    requests: AtomicU64,
 }
 
 /// A running server; it stops when this is dropped.
 #[derive(Debug)]
 pub struct DataApiServer {
     pub addr: SocketAddr,
+    state: Arc<AppState>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -77,6 +81,7 @@ impl DataApiServer {
         let state = Arc::new(AppState {
             pool: Pool::new(config.postgres.clone()),
             fault_rate: AtomicU64::new(config.fault_rate.to_bits()),
+            requests: AtomicU64::new(0),
             transactions: Arc::clone(&transactions),
             config,
         });
@@ -87,18 +92,30 @@ impl DataApiServer {
                 transactions.expire_idle().await;
             }
         });
-        let app = router(state);
+        let app = router(Arc::clone(&state));
         let task = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "Data API server stopped");
             }
             reaper.abort();
         });
-        Ok(Self { addr, task })
+        Ok(Self { addr, state, task })
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// How many operation calls (Execute, BatchExecute, Begin/Commit/Rollback) arrived.
+    pub fn requests(&self) -> u64 {
+        self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Makes `rate` (0.0..=1.0) of the calls fail with transient errors.
+    pub fn set_fault_rate(&self, rate: f64) {
+        self.state
+            .fault_rate
+            .store(rate.clamp(0.0, 1.0).to_bits(), Ordering::Relaxed);
     }
 }
 
@@ -133,7 +150,9 @@ fn respond(result: Result<Value, ApiError>) -> Response {
     }
 }
 
-fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, ApiError> {
+/// Counts the call and parses its body.
+fn parse<T: DeserializeOwned>(state: &AppState, body: &Bytes) -> Result<T, ApiError> {
+    state.requests.fetch_add(1, Ordering::Relaxed);
     serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("Malformed request body: {e}")))
 }
@@ -184,7 +203,7 @@ async fn execute(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
 }
 
 async fn run_execute(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
-    let request: ExecuteRequest = parse(body)?;
+    let request: ExecuteRequest = parse(state, body)?;
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     let sql = required(&request.sql, "sql")?;
@@ -236,7 +255,7 @@ async fn batch_execute(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
 }
 
 async fn run_batch(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
-    let request: BatchExecuteRequest = parse(body)?;
+    let request: BatchExecuteRequest = parse(state, body)?;
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     let sql = required(&request.sql, "sql")?;
@@ -295,7 +314,7 @@ async fn begin_transaction(State(state): State<Arc<AppState>>, body: Bytes) -> R
 }
 
 async fn run_begin(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
-    let request: BeginRequest = parse(body)?;
+    let request: BeginRequest = parse(state, body)?;
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     state.maybe_fault()?;
@@ -319,7 +338,7 @@ async fn rollback_transaction(State(state): State<Arc<AppState>>, body: Bytes) -
 }
 
 async fn run_end(state: &AppState, body: &Bytes, commit: bool) -> Result<Value, ApiError> {
-    let request: EndRequest = parse(body)?;
+    let request: EndRequest = parse(state, body)?;
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     let id = required(&request.transaction_id, "transactionId")?;
@@ -350,13 +369,15 @@ async fn run_end(state: &AppState, body: &Bytes, commit: bool) -> Result<Value, 
 }
 
 async fn set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    let result = parse::<Value>(&body).and_then(|v| {
-        let rate = v["rate"]
-            .as_f64()
-            .filter(|r| (0.0..=1.0).contains(r))
-            .ok_or_else(|| ApiError::bad_request("rate must be a number between 0 and 1"))?;
-        state.fault_rate.store(rate.to_bits(), Ordering::Relaxed);
-        Ok(json!({ "rate": rate }))
-    });
+    let result = serde_json::from_slice::<Value>(&body)
+        .map_err(|e| ApiError::bad_request(format!("Malformed request body: {e}")))
+        .and_then(|v| {
+            let rate = v["rate"]
+                .as_f64()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| ApiError::bad_request("rate must be a number between 0 and 1"))?;
+            state.fault_rate.store(rate.to_bits(), Ordering::Relaxed);
+            Ok(json!({ "rate": rate }))
+        });
     respond(result)
 }

@@ -56,6 +56,8 @@ impl Pool {
         let mut config = self.config.clone();
         config.dbname(database);
         config.application_name("studio-local-data-api");
+        // Aurora sessions run in UTC; TIMESTAMP parameters are read in the session zone.
+        config.options("-c TimeZone=UTC");
         let (client, connection) =
             config
                 .connect(NoTls)

@@ -235,22 +235,9 @@ impl Outcome {
         body.insert("generatedFields".into(), json!([]));
         if !self.columns.is_empty() {
             if as_json {
-                let objects: Vec<Value> = self
-                    .rows
-                    .iter()
-                    .map(|row| {
-                        let object = self
-                            .columns
-                            .iter()
-                            .zip(row)
-                            .map(|((name, _), cell)| (name.clone(), cell.to_json(types)))
-                            .collect::<serde_json::Map<_, _>>();
-                        Value::Object(object)
-                    })
-                    .collect();
                 body.insert(
                     "formattedRecords".into(),
-                    json!(Value::Array(objects).to_string()),
+                    json!(self.formatted_records(types)),
                 );
             } else {
                 let records: Vec<Value> = self
@@ -270,6 +257,25 @@ impl Outcome {
             }
         }
         Value::Object(body)
+    }
+
+    /// `formatRecordsAs: JSON`: an array of objects whose keys keep the column order.
+    fn formatted_records(&self, types: ReturnTypes) -> String {
+        let mut out = String::from("[");
+        for (i, row) in self.rows.iter().enumerate() {
+            out.push_str(if i == 0 { "{" } else { ",{" });
+            for (j, ((name, _), cell)) in self.columns.iter().zip(row).enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(name.clone()).to_string());
+                out.push(':');
+                out.push_str(&cell.to_json(types).to_string());
+            }
+            out.push('}');
+        }
+        out.push(']');
+        out
     }
 
     /// What `BatchExecuteStatement` reports per set: the first returned row (`RETURNING`).

@@ -72,13 +72,9 @@ pub struct Stack {
     pub started_in: Duration,
 }
 
-/// A Data API client for `database` on the local server.
-pub fn data_api_client(
-    endpoint: &str,
-    database: &str,
-    secret_arn: &str,
-) -> shared::data_api::DataApi {
-    use aws_sdk_rdsdata::config::{BehaviorVersion, Credentials, Region};
+/// The real `aws-sdk-rdsdata` client pointed at a local Data API server, without SDK retries.
+pub fn sdk_client(endpoint: &str) -> aws_sdk_rdsdata::Client {
+    use aws_sdk_rdsdata::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
     let config = aws_sdk_rdsdata::Config::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
@@ -90,14 +86,24 @@ pub fn data_api_client(
             None,
             "studio-local",
         ))
+        .retry_config(RetryConfig::disabled())
         .build();
+    aws_sdk_rdsdata::Client::from_conf(config)
+}
+
+/// A Data API client for `database` on the local server.
+pub fn data_api_client(
+    endpoint: &str,
+    database: &str,
+    secret_arn: &str,
+) -> shared::data_api::DataApi {
     let database = shared::config::DatabaseConfig {
         resource_arn: LOCAL_CLUSTER_ARN.to_owned(),
         secret_arn: secret_arn.to_owned(),
         name: database.to_owned(),
         retry_budget: Duration::from_secs(60),
     };
-    shared::data_api::DataApi::new(aws_sdk_rdsdata::Client::from_conf(config), &database)
+    shared::data_api::DataApi::new(sdk_client(endpoint), &database)
 }
 
 /// Starts everything; on failure, stops what had already started before returning the error.
