@@ -11,6 +11,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use postgres_protocol::types as pg;
 use serde_json::{Value, json};
+use shared::data_api::format_timestamp;
 use tokio_postgres::types::{Format, FromSql, IsNull, Kind, ToSql, Type, to_sql_checked};
 
 use super::errors::{ApiError, Kind as ErrorKind};
@@ -271,11 +272,6 @@ impl<'a> FromSql<'a> for Cell {
     }
 }
 
-/// The Data API's timestamp text: `YYYY-MM-DD HH:MM:SS[.ffffff]`.
-fn timestamp_text(at: NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S%.f").to_string()
-}
-
 fn decode(ty: &Type, raw: &[u8]) -> Result<Cell, BoxError> {
     let text = || std::str::from_utf8(raw).map(|s| Cell::Text(s.to_owned()));
     Ok(match *ty {
@@ -304,11 +300,11 @@ fn decode(ty: &Type, raw: &[u8]) -> Result<Cell, BoxError> {
         Type::UUID => Cell::Text(uuid::Uuid::from_slice(&pg::uuid_from_sql(raw)?)?.to_string()),
         Type::BYTEA => Cell::Blob(raw.to_vec()),
         Type::TIMESTAMP => Cell::Text(match NaiveDateTime::from_sql(ty, raw) {
-            Ok(at) => timestamp_text(at),
+            Ok(at) => format_timestamp(&at),
             Err(_) => infinity(pg::timestamp_from_sql(raw)?),
         }),
         Type::TIMESTAMPTZ => Cell::Text(match DateTime::<Utc>::from_sql(ty, raw) {
-            Ok(at) => timestamp_text(at.naive_utc()),
+            Ok(at) => format_timestamp(&at.naive_utc()),
             Err(_) => infinity(pg::timestamp_from_sql(raw)?),
         }),
         Type::DATE => Cell::Text(match NaiveDate::from_sql(ty, raw) {

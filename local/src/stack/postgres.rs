@@ -32,11 +32,27 @@ fn run_as() -> anyhow::Result<Option<(u32, u32)>> {
     if uid != "0" {
         return Ok(None);
     }
-    let passwd = std::fs::read_to_string("/etc/passwd")?;
+    let mut passwd = std::fs::read_to_string("/etc/passwd")?;
+    if !passwd.lines().any(|l| l.starts_with("postgres:")) {
+        tracing::info!("Creating the `postgres` system user to run PostgreSQL as");
+        let created = std::process::Command::new("useradd")
+            .args([
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                "postgres",
+            ])
+            .status()
+            .context("cannot run useradd")?;
+        anyhow::ensure!(created.success(), "useradd postgres failed ({created})");
+        passwd = std::fs::read_to_string("/etc/passwd")?;
+    }
     let entry = passwd
         .lines()
         .find(|l| l.starts_with("postgres:"))
-        .context("running as root, and there is no `postgres` user to run PostgreSQL as (create one with `useradd -r postgres`)")?;
+        .context("no `postgres` user to run PostgreSQL as")?;
     let fields: Vec<&str> = entry.split(':').collect();
     let id = |i: usize| -> anyhow::Result<u32> {
         Ok(fields.get(i).context("bad /etc/passwd entry")?.parse()?)

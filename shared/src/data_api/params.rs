@@ -83,9 +83,17 @@ impl SqlValue {
     }
 }
 
-/// The Data API's timestamp text: `YYYY-MM-DD HH:MM:SS[.ffffff]`, in UTC.
+/// The Data API's timestamp text: `YYYY-MM-DD HH:MM:SS[.ffffff]`, microseconds with
+/// trailing zeros dropped and no fraction at all on a whole second.
 pub fn format_timestamp(at: &NaiveDateTime) -> String {
-    at.format("%Y-%m-%d %H:%M:%S%.f").to_string()
+    let mut text = at.format("%Y-%m-%d %H:%M:%S").to_string();
+    let micros = at.and_utc().timestamp_subsec_micros();
+    if micros > 0 {
+        let fraction = format!("{micros:06}");
+        text.push('.');
+        text.push_str(fraction.trim_end_matches('0'));
+    }
+    text
 }
 
 macro_rules! from_as {
@@ -212,6 +220,14 @@ mod tests {
             SqlValue::Hinted(r#"{"a":[1,"ü"]}"#.into(), TypeHint::Json)
         );
         assert_eq!(SqlValue::from(None::<i32>), SqlValue::Null);
+        let whole = DateTime::from_timestamp(1_700_000_000, 0)
+            .unwrap()
+            .naive_utc();
+        assert_eq!(format_timestamp(&whole), "2023-11-14 22:13:20");
+        let half = DateTime::from_timestamp(1_700_000_000, 500_000_000)
+            .unwrap()
+            .naive_utc();
+        assert_eq!(format_timestamp(&half), "2023-11-14 22:13:20.5");
         assert_eq!(SqlValue::from(Some(3_i32)), SqlValue::Long(3));
     }
 

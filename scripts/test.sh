@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs every test, on a fresh machine too: builds the workspace, starts a throwaway local
+# stack (PostgreSQL + pgvector, the local Data API server, moto; its Python tools are
+# installed into .local/venv on first use), runs the Rust and Python suites, and stops the
+# stack whatever happens.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+cargo build --workspace --all-targets --locked
+
+state=$(mktemp -d /tmp/studio-test.XXXXXX)
+chmod 755 "$state" # PostgreSQL runs as the postgres user and must reach its data folder
+pg_port=${STUDIO_TEST_PG_PORT:-55433}
+target/debug/studio up --state-dir "$state" --pg-port "$pg_port" \
+  --data-api-port "${STUDIO_TEST_DATA_API_PORT:-4581}" --moto-port "${STUDIO_TEST_MOTO_PORT:-4567}" \
+  --ready-file "$state/ready" >"$state/stack.log" 2>&1 &
+stack=$!
+cleanup() {
+  kill -INT "$stack" 2>/dev/null || true
+  wait "$stack" 2>/dev/null || true
+  rm -rf "$state"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 1500); do
+  [ -f "$state/ready" ] && break
+  if ! kill -0 "$stack" 2>/dev/null; then
+    echo "The local stack failed to start:" >&2
+    cat "$state/stack.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+[ -f "$state/ready" ] || { echo "The local stack did not start in 5 minutes" >&2; cat "$state/stack.log" >&2; exit 1; }
+
+set -a
+# shellcheck disable=SC1091
+. "$state/stack.env"
+set +a
+
+cargo test --workspace --locked
+.local/venv/bin/python -m pytest -q tests/python
