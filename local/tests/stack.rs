@@ -115,6 +115,25 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16)) -> D
         .unwrap();
     assert_eq!(users.n, 3, "the demo users are seeded once");
 
+    // A second stack on the same folder is refused and leaves the first one running.
+    let second = Command::new(env!("CARGO_BIN_EXE_studio"))
+        .arg("up")
+        .arg("--state-dir")
+        .arg(state)
+        .env_remove("STUDIO_DATABASE_URL")
+        .output()
+        .await
+        .unwrap();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("another `studio up` is already running")
+    );
+    let still: Count = db
+        .query_one("SELECT 1::int8 AS n", Params::new())
+        .await
+        .unwrap();
+    assert_eq!(still.n, 1, "the first stack still serves");
+
     let pid = studio.id().unwrap();
     let children = children_of(pid);
     assert!(

@@ -66,6 +66,8 @@ impl Options {
 #[derive(Debug)]
 pub struct Stack {
     services: Vec<Service>,
+    /// Held while the stack runs, so a second `studio up` on the same folder is refused.
+    _lock: std::fs::File,
     pub data_api: DataApiServer,
     /// `NAME=value` pairs a function or test needs to reach the stack.
     pub env: Vec<(String, String)>,
@@ -124,6 +126,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
     let started = Instant::now();
     std::fs::create_dir_all(&options.state_dir)
         .with_context(|| format!("cannot create {}", options.state_dir.display()))?;
+    let lock = lock_state_dir(&options.state_dir)?;
     let venv = python::ensure(&options.venv_dir).await?;
 
     let (postgres_config, admin_url) = match &options.database_url {
@@ -209,6 +212,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
 
     let stack = Stack {
         services: std::mem::take(services),
+        _lock: lock,
         data_api,
         env,
         started_in: started.elapsed(),
@@ -220,6 +224,28 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         .collect();
     std::fs::write(options.state_dir.join("stack.env"), env_file)?;
     Ok(stack)
+}
+
+/// Takes the state folder's lock; the OS releases it when the process ends, however it ends,
+/// so only a live stack holds it (and a PostgreSQL found running without one is a leftover).
+fn lock_state_dir(state_dir: &Path) -> anyhow::Result<std::fs::File> {
+    let path = state_dir.join("stack.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another `studio up` is already running on {}; stop it first, or start this one with --state-dir and other ports",
+            state_dir.display()
+        ),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(error).context("cannot lock the state folder")
+        }
+    }
 }
 
 /// Applies the migrations the way a deploy does: by invoking db-init's handler.
