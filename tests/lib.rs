@@ -68,6 +68,16 @@ impl TestDb {
         }
     }
 
+    /// A fresh database with the whole schema applied, as db-init applies it.
+    pub async fn migrated() -> Self {
+        let t = Self::new().await;
+        let migrations = db_init::embedded_migrations().expect("embedded migrations");
+        shared::migrate::migrate(&t.db, &migrations)
+            .await
+            .expect("migrate");
+        t
+    }
+
     /// A direct PostgreSQL connection, to check what the Data API did.
     pub async fn postgres(&self) -> tokio_postgres::Client {
         let mut config = admin_config();

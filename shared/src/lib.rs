@@ -2,9 +2,11 @@
 //! telemetry, the RDS Data API layer, SQL text handling and the migration runner.
 
 pub mod action_state;
+pub mod auth;
 pub mod config;
 pub mod data_api;
 pub mod error;
+pub mod knowledge;
 pub mod migrate;
 pub mod sql;
 pub mod telemetry;

@@ -4,4 +4,5 @@ mod data_api_faults;
 mod data_api_types;
 mod data_api_wire;
 mod dependency_policy;
+mod knowledge;
 mod migrations;

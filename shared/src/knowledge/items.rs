@@ -1,0 +1,445 @@
+//! Repository items: uploads, pasted text and URLs, from `pending` to `completed` or
+//! `failed`; and the S3 object keys they live under, parsed strictly so a crafted key
+//! can never name another repository's object or climb out of its folder.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::repositories::{self, Access};
+use crate::auth::Caller;
+use crate::data_api::{DataApi, Params};
+use crate::error::{AppError, ErrorCode};
+
+/// Uploads larger than this are refused before a URL is signed.
+pub const MAX_UPLOAD_BYTES: i64 = 50 * 1024 * 1024;
+/// Pasted text larger than this is refused.
+pub const MAX_TEXT_BYTES: usize = 5 * 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ItemKind {
+    File,
+    Text,
+    Url,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct Item {
+    pub id: Uuid,
+    pub repository_id: Uuid,
+    #[serde(rename(deserialize = "type"))]
+    pub kind: ItemKind,
+    pub name: String,
+    pub source: String,
+    pub content_type: Option<String>,
+    pub size_bytes: Option<i64>,
+    pub status: String,
+    pub error: Option<String>,
+    pub page_count: Option<i32>,
+    pub chunk_count: i32,
+    pub embedded_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a caller asks to add.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
+pub enum NewItem {
+    File {
+        file_name: String,
+        content_type: Option<String>,
+        size_bytes: i64,
+    },
+    Text {
+        name: String,
+        text: String,
+    },
+    Url {
+        url: String,
+    },
+}
+
+/// `repositories/{repositoryId}/{itemId}/{fileName}`: where an item's bytes live in S3.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectKey {
+    pub repository_id: Uuid,
+    pub item_id: Uuid,
+    pub file_name: String,
+}
+
+impl ObjectKey {
+    pub fn new(repository_id: Uuid, item_id: Uuid, file_name: &str) -> Result<Self, AppError> {
+        Ok(Self {
+            repository_id,
+            item_id,
+            file_name: safe_file_name(file_name)?,
+        })
+    }
+
+    /// Parses a key as S3 event notifications carry it (URL-encoded, `+` for space).
+    /// Anything but exactly our layout, with a safe file name, is refused.
+    pub fn parse_event_key(encoded: &str) -> Result<Self, AppError> {
+        let key = url_decode(encoded)?;
+        let refuse = || {
+            AppError::validation(format!(
+                "Object key {key:?} is not repositories/<repository id>/<item id>/<file name>"
+            ))
+        };
+        let mut parts = key.splitn(4, '/');
+        let (Some("repositories"), Some(repository), Some(item), Some(file_name)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(refuse());
+        };
+        let repository_id = Uuid::parse_str(repository).map_err(|_| refuse())?;
+        let item_id = Uuid::parse_str(item).map_err(|_| refuse())?;
+        // The name must already be in its safe form: a key that needed cleaning was not ours.
+        if safe_file_name(file_name)? != file_name {
+            return Err(refuse());
+        }
+        Ok(Self {
+            repository_id,
+            item_id,
+            file_name: file_name.to_owned(),
+        })
+    }
+
+    pub fn to_key(&self) -> String {
+        format!(
+            "repositories/{}/{}/{}",
+            self.repository_id, self.item_id, self.file_name
+        )
+    }
+}
+
+/// A file name that is one path segment: no separators, no `.`/`..`, no control or NUL
+/// characters, at most 200 bytes (cut at a character boundary, keeping the extension).
+pub fn safe_file_name(name: &str) -> Result<String, AppError> {
+    let cleaned: String = name
+        .trim()
+        .chars()
+        .map(|c| {
+            if c == '/' || c == '\\' || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned
+        .trim_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_owned();
+    if cleaned.is_empty() || cleaned.chars().all(|c| c == '_') {
+        return Err(AppError::validation(format!(
+            "{name:?} is not a usable file name"
+        )));
+    }
+    if cleaned.len() <= 200 {
+        return Ok(cleaned);
+    }
+    let extension = cleaned
+        .rsplit_once('.')
+        .map(|(_, ext)| ext)
+        .filter(|e| e.len() <= 16);
+    let keep = 200 - extension.map_or(0, |e| e.len() + 1);
+    let cut = (0..=keep)
+        .rev()
+        .find(|&i| cleaned.is_char_boundary(i))
+        .unwrap_or(0);
+    Ok(match extension {
+        Some(ext) => format!("{}.{ext}", &cleaned[..cut]),
+        None => cleaned[..cut].to_owned(),
+    })
+}
+
+/// S3 notification keys are form-encoded: `+` is a space and `%XX` a byte.
+fn url_decode(encoded: &str) -> Result<String, AppError> {
+    let bytes = encoded.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = encoded
+                    .get(i + 1..i + 3)
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| {
+                        AppError::validation("The object key has a malformed %-escape")
+                    })?;
+                out.push(hex);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| AppError::validation("The object key is not valid UTF-8"))
+}
+
+impl NewItem {
+    /// The item's name and source, after checking the request.
+    fn name_and_source(
+        &self,
+        repository_id: Uuid,
+        item_id: Uuid,
+    ) -> Result<(String, String), AppError> {
+        match self {
+            Self::File {
+                file_name,
+                size_bytes,
+                ..
+            } => {
+                if *size_bytes <= 0 {
+                    return Err(AppError::validation("The file is empty"));
+                }
+                if *size_bytes > MAX_UPLOAD_BYTES {
+                    return Err(AppError::new(
+                        ErrorCode::TooLarge,
+                        format!("The file is {size_bytes} bytes; the limit is {MAX_UPLOAD_BYTES}"),
+                    ));
+                }
+                let key = ObjectKey::new(repository_id, item_id, file_name)?;
+                Ok((key.file_name.clone(), key.to_key()))
+            }
+            Self::Text { name, text } => {
+                if text.trim().is_empty() {
+                    return Err(AppError::validation("The text is empty"));
+                }
+                if text.len() > MAX_TEXT_BYTES {
+                    return Err(AppError::new(
+                        ErrorCode::TooLarge,
+                        format!("Pasted text is limited to {MAX_TEXT_BYTES} bytes"),
+                    ));
+                }
+                let key = ObjectKey::new(
+                    repository_id,
+                    item_id,
+                    &format!("{}.txt", safe_file_name(name)?),
+                )?;
+                Ok((name.trim().to_owned(), key.to_key()))
+            }
+            Self::Url { url } => {
+                let url = url.trim();
+                let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
+                if !scheme_ok || url.len() > 2048 || url.chars().any(char::is_control) {
+                    return Err(AppError::validation(
+                        "A URL item needs an http(s) URL of at most 2048 characters",
+                    ));
+                }
+                Ok((url.to_owned(), url.to_owned()))
+            }
+        }
+    }
+}
+
+const ITEM_COLUMNS: &str =
+    "id, repository_id, type, name, source, content_type, size_bytes, status, error,
+    page_count, chunk_count, embedded_count, created_at, updated_at";
+
+/// Adds an item as `pending`. For files the caller then uploads to the item's object key.
+pub async fn create(
+    db: &DataApi,
+    caller: &Caller,
+    repository_id: Uuid,
+    new: &NewItem,
+) -> Result<Item, AppError> {
+    repositories::require(db, caller, repository_id, Access::Write).await?;
+    let id = Uuid::new_v4();
+    let (name, source) = new.name_and_source(repository_id, id)?;
+    let (kind, content_type, size) = match new {
+        NewItem::File {
+            content_type,
+            size_bytes,
+            ..
+        } => ("file", content_type.as_deref(), Some(*size_bytes)),
+        NewItem::Text { text, .. } => (
+            "text",
+            Some("text/plain; charset=utf-8"),
+            Some(text.len() as i64),
+        ),
+        NewItem::Url { .. } => ("url", None, None),
+    };
+    db.execute(
+        "INSERT INTO repository_items (id, repository_id, type, name, source, content_type, size_bytes, uploaded_by)
+         VALUES (:id, :repository, :kind, :name, :source, :content_type, :size, :user)",
+        Params::new()
+            .bind("id", id)
+            .bind("repository", repository_id)
+            .bind("kind", kind)
+            .bind("name", name)
+            .bind("source", source)
+            .bind("content_type", content_type)
+            .bind("size", size)
+            .bind("user", caller.user_id),
+    )
+    .await?;
+    get(db, caller, id).await
+}
+
+/// One item, if the caller may read its repository.
+pub async fn get(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, AppError> {
+    let item: Item = db
+        .query_opt(
+            &[
+                "SELECT ",
+                ITEM_COLUMNS,
+                " FROM repository_items WHERE id = :id",
+            ]
+            .concat(),
+            Params::new().bind("id", id),
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("No such item"))?;
+    repositories::require(db, caller, item.repository_id, Access::Read).await?;
+    Ok(item)
+}
+
+/// A repository's items, newest first, `limit` at a time.
+pub async fn list(
+    db: &DataApi,
+    caller: &Caller,
+    repository_id: Uuid,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Item>, AppError> {
+    repositories::require(db, caller, repository_id, Access::Read).await?;
+    Ok(db
+        .query(
+            &[
+                "SELECT ",
+                ITEM_COLUMNS,
+                " FROM repository_items WHERE repository_id = :repository
+               ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset",
+            ]
+            .concat(),
+            Params::new()
+                .bind("repository", repository_id)
+                .bind("limit", limit.clamp(1, 500))
+                .bind("offset", offset.max(0)),
+        )
+        .await?)
+}
+
+/// Deletes an item with its chunks and embeddings (cascade) and returns it, so the caller
+/// can remove its object.
+pub async fn delete(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, AppError> {
+    let item = get(db, caller, id).await?;
+    repositories::require(db, caller, item.repository_id, Access::Write).await?;
+    db.execute(
+        "DELETE FROM repository_items WHERE id = :id",
+        Params::new().bind("id", id),
+    )
+    .await?;
+    Ok(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REPO: &str = "0b6e1f7e-8a43-4d1c-9a55-3f3d7f6f8a01";
+    const ITEM: &str = "6a3b2c1d-0e9f-4a8b-8c7d-6e5f4a3b2c1d";
+
+    #[test]
+    fn event_keys_decode_plus_and_percent_escapes() {
+        let key = ObjectKey::parse_event_key(&format!(
+            "repositories/{REPO}/{ITEM}/Annual+report+%C3%BC%281%29.pdf"
+        ))
+        .unwrap();
+        assert_eq!(key.file_name, "Annual report ü(1).pdf");
+        assert_eq!(key.repository_id.to_string(), REPO);
+        assert_eq!(
+            key.to_key(),
+            format!("repositories/{REPO}/{ITEM}/Annual report ü(1).pdf")
+        );
+    }
+
+    #[test]
+    fn path_tricks_in_keys_are_refused() {
+        for key in [
+            format!("repositories/{REPO}/{ITEM}/../../{ITEM}/x.pdf"),
+            format!("repositories/{REPO}/{ITEM}/%2E%2E%2Fsecret.pdf"),
+            format!("repositories/{REPO}/{ITEM}/sub/dir.pdf"),
+            format!("repositories/{REPO}/{ITEM}/"),
+            format!("repositories/{REPO}/not-a-uuid/x.pdf"),
+            format!("uploads/{REPO}/{ITEM}/x.pdf"),
+            format!("repositories/{REPO}/{ITEM}/nul%00.pdf"),
+            format!("repositories/{REPO}/{ITEM}/bad%zz.pdf"),
+            "repositories".to_owned(),
+        ] {
+            assert!(
+                ObjectKey::parse_event_key(&key).is_err(),
+                "{key} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn file_names_become_one_safe_segment() {
+        assert_eq!(
+            safe_file_name("../../etc/passwd").unwrap(),
+            "_.._etc_passwd"
+        );
+        assert_eq!(safe_file_name(" report.pdf ").unwrap(), "report.pdf");
+        assert_eq!(safe_file_name("a\u{0}b.txt").unwrap(), "a_b.txt");
+        assert!(safe_file_name("..").is_err());
+        assert!(safe_file_name("/").is_err());
+        let long = format!("{}.docx", "é".repeat(300));
+        let safe = safe_file_name(&long).unwrap();
+        assert!(safe.len() <= 200 && safe.ends_with(".docx"), "{safe}");
+    }
+
+    #[test]
+    fn requests_are_checked_before_anything_is_stored() {
+        let (repo, item) = (Uuid::new_v4(), Uuid::new_v4());
+        let too_big = NewItem::File {
+            file_name: "a.pdf".into(),
+            content_type: None,
+            size_bytes: MAX_UPLOAD_BYTES + 1,
+        };
+        assert_eq!(
+            too_big.name_and_source(repo, item).unwrap_err().code,
+            ErrorCode::TooLarge
+        );
+        let empty = NewItem::Text {
+            name: "n".into(),
+            text: "  ".into(),
+        };
+        assert_eq!(
+            empty.name_and_source(repo, item).unwrap_err().code,
+            ErrorCode::Validation
+        );
+        let ftp = NewItem::Url {
+            url: "ftp://example.com/x".into(),
+        };
+        assert!(ftp.name_and_source(repo, item).is_err());
+        let ok = NewItem::File {
+            file_name: "../Q3 plan.pdf".into(),
+            content_type: None,
+            size_bytes: 10,
+        };
+        let (name, source) = ok.name_and_source(repo, item).unwrap();
+        assert_eq!(name, "_Q3 plan.pdf");
+        assert_eq!(source, format!("repositories/{repo}/{item}/_Q3 plan.pdf"));
+    }
+
+    #[test]
+    fn new_items_parse_from_camel_case_json() {
+        let file: NewItem = serde_json::from_str(
+            r#"{"type":"file","fileName":"a.pdf","contentType":"application/pdf","sizeBytes":5}"#,
+        )
+        .unwrap();
+        assert!(matches!(file, NewItem::File { size_bytes: 5, .. }));
+        let url: NewItem =
+            serde_json::from_str(r#"{"type":"url","url":"https://example.com"}"#).unwrap();
+        assert!(matches!(url, NewItem::Url { .. }));
+    }
+}
