@@ -5,9 +5,12 @@ pub mod action_state;
 pub mod auth;
 pub mod config;
 pub mod data_api;
+pub mod embed;
 pub mod error;
+pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
+pub mod search;
 pub mod sql;
 pub mod telemetry;
 

@@ -4,5 +4,6 @@ mod data_api_faults;
 mod data_api_types;
 mod data_api_wire;
 mod dependency_policy;
+mod ingest;
 mod knowledge;
 mod migrations;

@@ -1,0 +1,138 @@
+//! Hybrid search over the caller's repositories: pgvector cosine distance (HNSW) and
+//! PostgreSQL full text (`ts_rank_cd`), fused by reciprocal rank fusion, in one statement.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::data_api::{DataApi, Params, TextArray, Vector};
+use crate::embed::Embedder;
+use crate::error::AppError;
+use crate::knowledge::{Access, repositories};
+
+/// Reciprocal rank fusion constant (the usual 60).
+const RRF_K: i64 = 60;
+/// Candidates taken from each ranking before fusion.
+const CANDIDATES: i64 = 50;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    #[default]
+    Hybrid,
+    Vector,
+    Keyword,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct Hit {
+    pub chunk_id: Uuid,
+    pub item_id: Uuid,
+    pub item_name: String,
+    pub repository_id: Uuid,
+    pub page_start: Option<i32>,
+    pub page_end: Option<i32>,
+    pub heading_path: Vec<String>,
+    pub excerpt: String,
+    pub score: f64,
+}
+
+/// The search statement for one embedding dimension. HNSW indexes are per dimension, and
+/// the planner only uses one when the SQL repeats its expression with the literal size.
+macro_rules! hybrid_sql {
+    ($dims:literal) => {
+        concat!(
+            "WITH vector_hits AS (
+                SELECT c.id, row_number() OVER (ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")) AS rank
+                FROM embeddings e JOIN chunks c ON c.id = e.chunk_id
+                WHERE :use_vector AND e.model = :model AND e.dimensions = ", $dims, "
+                  AND c.repository_id = ANY(:repositories::uuid[])
+                ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")
+                LIMIT :candidates
+            ), keyword_hits AS (
+                SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id) AS rank
+                FROM chunks c, websearch_to_tsquery('english', :query_text) AS q
+                WHERE :use_keyword AND c.tsv @@ q AND c.repository_id = ANY(:repositories::uuid[])
+                ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id
+                LIMIT :candidates
+            ), fused AS (
+                SELECT id, sum(1.0 / (:rrf_k + rank))::float8 AS score
+                FROM (SELECT id, rank FROM vector_hits UNION ALL SELECT id, rank FROM keyword_hits) AS hits
+                GROUP BY id
+            )
+            SELECT c.id AS chunk_id, c.item_id, i.name AS item_name, c.repository_id, c.page_start, c.page_end,
+                   c.heading_path, left(c.content, 400) AS excerpt, f.score
+            FROM fused f JOIN chunks c ON c.id = f.id JOIN repository_items i ON i.id = c.item_id
+            ORDER BY f.score DESC, c.id
+            LIMIT :limit"
+        )
+    };
+}
+
+fn statement(dimensions: usize) -> Result<&'static str, AppError> {
+    Ok(match dimensions {
+        256 => hybrid_sql!("256"),
+        384 => hybrid_sql!("384"),
+        768 => hybrid_sql!("768"),
+        1024 => hybrid_sql!("1024"),
+        1536 => hybrid_sql!("1536"),
+        other => {
+            return Err(AppError::internal(format!(
+                "Embeddings of {other} dimensions have no search statement; add one with its index"
+            )));
+        }
+    })
+}
+
+/// Searches `repository_ids` (each must be readable by the caller) for `query`.
+pub async fn search(
+    db: &DataApi,
+    embedder: &dyn Embedder,
+    caller: &Caller,
+    repository_ids: &[Uuid],
+    query: &str,
+    mode: Mode,
+    limit: i64,
+) -> Result<Vec<Hit>, AppError> {
+    let query = query.trim();
+    if query.is_empty() || query.chars().count() > 2000 {
+        return Err(AppError::validation(
+            "A search query is 1 to 2000 characters",
+        ));
+    }
+    if repository_ids.is_empty() {
+        return Err(AppError::validation(
+            "Name at least one repository to search",
+        ));
+    }
+    for id in repository_ids {
+        repositories::require(db, caller, *id, Access::Read).await?;
+    }
+    let sql = statement(embedder.dimensions())?;
+    let query_vector = match mode {
+        Mode::Keyword => vec![0.0; embedder.dimensions()],
+        Mode::Hybrid | Mode::Vector => embedder
+            .embed(&[query.to_owned()])
+            .await
+            .map_err(|e| AppError::new(crate::error::ErrorCode::ProviderError, e.to_string()))?
+            .pop()
+            .unwrap_or_default(),
+    };
+    let repositories = TextArray(repository_ids.iter().map(Uuid::to_string).collect());
+    Ok(db
+        .query(
+            sql,
+            Params::new()
+                .bind("query_vector", Vector(query_vector))
+                .bind("query_text", query)
+                .bind("model", embedder.model())
+                .bind("repositories", repositories)
+                .bind("use_vector", mode != Mode::Keyword)
+                .bind("use_keyword", mode != Mode::Vector)
+                .bind("candidates", CANDIDATES)
+                .bind("rrf_k", RRF_K)
+                .bind("limit", limit.clamp(1, 50)),
+        )
+        .await?)
+}
