@@ -12,6 +12,7 @@ pub mod knowledge;
 pub mod migrate;
 pub mod search;
 pub mod sql;
+pub mod sqs;
 pub mod telemetry;
 
 pub use action_state::ActionState;

@@ -4,6 +4,7 @@ mod data_api_faults;
 mod data_api_types;
 mod data_api_wire;
 mod dependency_policy;
+mod embedding_generator;
 mod ingest;
 mod knowledge;
 mod migrations;

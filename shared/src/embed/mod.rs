@@ -3,11 +3,49 @@
 
 mod generator;
 mod offline;
+mod openai;
 
 use async_trait::async_trait;
 
 pub use generator::{EmbedReport, embed_chunks};
 pub use offline::HashingEmbedder;
+pub use openai::OpenAiEmbedder;
+
+use crate::error::AppError;
+
+/// The embedder the environment names: `EMBEDDING_PROVIDER` = `offline` (default) or
+/// `openai` (any OpenAI-compatible server: `OPENAI_BASE_URL`, `OPENAI_API_KEY`), with
+/// `EMBEDDING_MODEL_ID` and `EMBEDDING_DIMENSIONS` (default 1024).
+pub fn from_env() -> Result<Box<dyn Embedder>, AppError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let dimensions = match var("EMBEDDING_DIMENSIONS") {
+        None => 1024,
+        Some(text) => text.parse::<usize>().map_err(|_| {
+            AppError::validation(format!(
+                "EMBEDDING_DIMENSIONS must be a number, not {text:?}"
+            ))
+        })?,
+    };
+    match var("EMBEDDING_PROVIDER").as_deref().unwrap_or("offline") {
+        "offline" => Ok(Box::new(HashingEmbedder::new(dimensions))),
+        "openai" => {
+            let model = var("EMBEDDING_MODEL_ID").ok_or_else(|| {
+                AppError::validation("EMBEDDING_MODEL_ID is required for the openai provider")
+            })?;
+            let base =
+                var("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".to_owned());
+            Ok(Box::new(OpenAiEmbedder::new(
+                &base,
+                var("OPENAI_API_KEY"),
+                &model,
+                dimensions,
+            )))
+        }
+        other => Err(AppError::validation(format!(
+            "EMBEDDING_PROVIDER {other:?} is not supported; use offline or openai"
+        ))),
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum EmbedError {

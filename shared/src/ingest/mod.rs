@@ -80,16 +80,37 @@ pub async fn start_processing(db: &DataApi, item_id: Uuid) -> Result<bool, AppEr
 
 /// Marks an item `failed` with a reason a person can act on.
 pub async fn fail(db: &DataApi, item_id: Uuid, reason: &str) -> Result<(), AppError> {
-    let reason = match reason.char_indices().nth(MAX_REASON) {
-        Some((cut, _)) => format!("{}...", &reason[..cut]),
-        None => reason.to_owned(),
-    };
     db.execute(
         "UPDATE repository_items SET status = 'failed', error = :reason WHERE id = :id",
-        Params::new().bind("id", item_id).bind("reason", reason),
+        Params::new()
+            .bind("id", item_id)
+            .bind("reason", truncate(reason)),
     )
     .await?;
     Ok(())
+}
+
+/// Marks `failed` every unfinished item that owns one of `chunk_ids`.
+pub async fn fail_items_of_chunks(
+    db: &DataApi,
+    chunk_ids: &[Uuid],
+    reason: &str,
+) -> Result<(), AppError> {
+    let ids = TextArray(chunk_ids.iter().map(Uuid::to_string).collect());
+    db.execute(
+        "UPDATE repository_items SET status = 'failed', error = :reason
+         WHERE status <> 'completed' AND id IN (SELECT item_id FROM chunks WHERE id = ANY(:ids::uuid[]))",
+        Params::new().bind("ids", ids).bind("reason", truncate(reason)),
+    )
+    .await?;
+    Ok(())
+}
+
+fn truncate(reason: &str) -> String {
+    match reason.char_indices().nth(MAX_REASON) {
+        Some((cut, _)) => format!("{}...", &reason[..cut]),
+        None => reason.to_owned(),
+    }
 }
 
 /// Stores an item's chunks in one transaction. A document whose hash matches what is stored

@@ -1,0 +1,3 @@
+//! embedding-generator: SQS messages of chunk ids in, vectors and completed items out.
+
+pub mod handler;
