@@ -2,6 +2,7 @@
 //! telemetry, the RDS Data API layer, SQL text handling and the migration runner.
 
 pub mod action_state;
+pub mod adapters;
 pub mod auth;
 pub mod config;
 pub mod data_api;
@@ -10,6 +11,7 @@ pub mod error;
 pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
+pub mod ports;
 pub mod search;
 pub mod sql;
 pub mod sqs;

@@ -341,6 +341,19 @@ pub async fn delete(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, App
     Ok(item)
 }
 
+/// Sends an item through the pipeline again: back to `pending`, its stored document hash
+/// forgotten so the next run rewrites its chunks.
+pub async fn reprocess(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, AppError> {
+    let item = get(db, caller, id).await?;
+    repositories::require(db, caller, item.repository_id, Access::Write).await?;
+    db.execute(
+        "UPDATE repository_items SET status = 'pending', error = NULL, content_hash = NULL WHERE id = :id",
+        Params::new().bind("id", id),
+    )
+    .await?;
+    get(db, caller, id).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

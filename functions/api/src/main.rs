@@ -1,0 +1,26 @@
+//! api entry point: builds clients once and serves API Gateway proxy requests.
+
+use api::handler::{Deps, handle};
+use lambda_http::{Error, run, service_fn};
+use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
+use shared::config::Config;
+use shared::data_api::DataApi;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let config = Config::from_env()?;
+    let required = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
+    let sdk = sdk_config().await;
+    let deps = Deps {
+        db: DataApi::from_env(&config.database).await,
+        store: Box::new(S3ObjectStore::new(&sdk, &required("DOCUMENTS_BUCKET")?)),
+        processing: Box::new(SqsQueue::new(&sdk, &required("FILE_PROCESSING_QUEUE_URL")?)),
+        embedder: shared::embed::from_env()?,
+    };
+    let deps = &deps;
+    run(service_fn(move |request| async move {
+        handle(request, deps).await
+    }))
+    .await
+}

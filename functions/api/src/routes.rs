@@ -1,0 +1,183 @@
+//! The route table: each route parses its input, calls one domain function, returns data.
+
+use std::time::Duration;
+
+use lambda_http::{Request, RequestExt};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use shared::auth::Caller;
+use shared::knowledge::{Access, NewItem, NewRepository, items, repositories};
+use shared::search::{self, Mode};
+use shared::{AppError, ErrorCode};
+use uuid::Uuid;
+
+use crate::handler::Deps;
+
+/// How long a presigned upload URL stays valid.
+const UPLOAD_EXPIRY: Duration = Duration::from_secs(15 * 60);
+
+pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result<Value, AppError> {
+    // The resource path, without the stage prefix API Gateway adds to the URI.
+    let raw_path = request.raw_http_path().to_owned();
+    let path: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
+    let db = &deps.db;
+    match (request.method().as_str(), path.as_slice()) {
+        ("GET", ["repositories"]) => to_value(repositories::list(db, caller).await?),
+        ("POST", ["repositories"]) => {
+            let new: NewRepository = body(request)?;
+            to_value(repositories::create(db, caller, &new).await?)
+        }
+        ("GET", ["repositories", id]) => {
+            to_value(repositories::require(db, caller, uuid(id)?, Access::Read).await?)
+        }
+        ("GET", ["repositories", id, "items"]) => {
+            let (limit, offset) = (
+                query_int(request, "limit", 50)?,
+                query_int(request, "offset", 0)?,
+            );
+            to_value(items::list(db, caller, uuid(id)?, limit, offset).await?)
+        }
+        ("POST", ["repositories", id, "items"]) => {
+            create_item(request, caller, deps, uuid(id)?).await
+        }
+        ("GET", ["repositories", id, "search"]) => {
+            let query = request
+                .query_string_parameters_ref()
+                .and_then(|q| q.first("q"))
+                .unwrap_or_default()
+                .to_owned();
+            let mode = match request
+                .query_string_parameters_ref()
+                .and_then(|q| q.first("mode"))
+            {
+                None | Some("hybrid") => Mode::Hybrid,
+                Some("vector") => Mode::Vector,
+                Some("keyword") => Mode::Keyword,
+                Some(other) => {
+                    return Err(AppError::validation(format!(
+                        "mode {other:?} is not hybrid, vector or keyword"
+                    )));
+                }
+            };
+            let limit = query_int(request, "limit", 10)?;
+            to_value(
+                search::search(
+                    db,
+                    deps.embedder.as_ref(),
+                    caller,
+                    &[uuid(id)?],
+                    &query,
+                    mode,
+                    limit,
+                )
+                .await?,
+            )
+        }
+        ("GET", ["items", id]) => to_value(items::get(db, caller, uuid(id)?).await?),
+        ("DELETE", ["items", id]) => {
+            let item = items::delete(db, caller, uuid(id)?).await?;
+            if item.source.starts_with("repositories/") {
+                deps.store.delete(&item.source).await?;
+            }
+            to_value(item)
+        }
+        ("POST", ["items", id, "reprocess"]) => {
+            let item = items::reprocess(db, caller, uuid(id)?).await?;
+            deps.processing
+                .send(vec![json!({ "itemId": item.id }).to_string()])
+                .await?;
+            to_value(item)
+        }
+        _ => Err(AppError::not_found(format!(
+            "No route for {} {raw_path}",
+            request.method()
+        ))),
+    }
+}
+
+async fn create_item(
+    request: &Request,
+    caller: &Caller,
+    deps: &Deps,
+    repository: Uuid,
+) -> Result<Value, AppError> {
+    let new: NewItem = body(request)?;
+    let item = items::create(&deps.db, caller, repository, &new).await?;
+    let stored = match &new {
+        NewItem::File { content_type, .. } => {
+            let url = deps
+                .store
+                .presign_put(&item.source, content_type.as_deref(), UPLOAD_EXPIRY)
+                .await;
+            url.map(|url| {
+                json!({
+                    "item": item,
+                    "upload": {
+                        "url": url,
+                        "method": "PUT",
+                        "headers": content_type.as_ref().map(|ct| json!({ "content-type": ct })).unwrap_or(json!({})),
+                        "expiresInSeconds": UPLOAD_EXPIRY.as_secs(),
+                    }
+                })
+            })
+        }
+        NewItem::Text { text, .. } => deps
+            .store
+            .put(
+                &item.source,
+                text.as_bytes().to_vec(),
+                "text/plain; charset=utf-8",
+            )
+            .await
+            .map(|()| json!({ "item": item })),
+        NewItem::Url { .. } => deps
+            .processing
+            .send(vec![json!({ "itemId": item.id }).to_string()])
+            .await
+            .map(|()| json!({ "item": item })),
+    };
+    if let Err(error) = &stored {
+        // The item exists; say why it will not progress rather than leave it pending.
+        let reason = format!(
+            "The item could not be queued for processing: {}",
+            error.message
+        );
+        if let Err(marking) = shared::ingest::fail(&deps.db, item.id, &reason).await {
+            tracing::error!(error = %marking, "Could not mark the item failed");
+        }
+    }
+    stored
+}
+
+fn to_value<T: serde::Serialize>(value: T) -> Result<Value, AppError> {
+    serde_json::to_value(value).map_err(|e| AppError::internal(e.to_string()))
+}
+
+fn uuid(text: &str) -> Result<Uuid, AppError> {
+    Uuid::parse_str(text).map_err(|_| AppError::validation(format!("{text:?} is not an id")))
+}
+
+fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+    let bytes = request.body().as_ref();
+    if bytes.is_empty() {
+        return Err(AppError::validation("The request needs a JSON body"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        AppError::new(
+            ErrorCode::Validation,
+            format!("The request body is not valid: {e}"),
+        )
+    })
+}
+
+fn query_int(request: &Request, name: &str, default: i64) -> Result<i64, AppError> {
+    match request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+    {
+        None => Ok(default),
+        Some(text) => text
+            .parse()
+            .map_err(|_| AppError::validation(format!("{name} must be a whole number"))),
+    }
+}

@@ -1,0 +1,14 @@
+//! AWS adapters, built from the ambient SDK configuration (`AWS_ENDPOINT_URL_*` locally).
+
+mod object_store;
+mod queue;
+
+pub use object_store::S3ObjectStore;
+pub use queue::SqsQueue;
+
+/// The shared SDK configuration, loaded once at cold start.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
