@@ -8,6 +8,7 @@ pub mod config;
 pub mod data_api;
 pub mod embed;
 pub mod error;
+pub mod fetch;
 pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
