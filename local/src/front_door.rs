@@ -51,13 +51,14 @@ impl std::fmt::Debug for DevKey {
 impl DevKey {
     /// The key kept in `path`, created (32 random bytes) on first use.
     pub fn load_or_create(path: &std::path::Path) -> std::io::Result<Self> {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if let Ok(bytes) = hex_decode(text.trim()) {
-                return Ok(Self(bytes));
-            }
+        if let Ok(text) = std::fs::read_to_string(path)
+            && let Ok(bytes) = hex::decode(text.trim())
+            && bytes.len() >= 32
+        {
+            return Ok(Self(bytes));
         }
         let bytes: Vec<u8> = (0..32).map(|_| fastrand::u8(..)).collect();
-        std::fs::write(path, hex_encode(&bytes))?;
+        std::fs::write(path, hex::encode(&bytes))?;
         Ok(Self(bytes))
     }
 
@@ -100,17 +101,6 @@ impl DevKey {
             .ok()
             .map(|data| data.claims)
     }
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn hex_decode(text: &str) -> Result<Vec<u8>, std::num::ParseIntError> {
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("zz"), 16))
-        .collect()
 }
 
 struct Door {
