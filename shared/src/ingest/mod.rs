@@ -1,5 +1,7 @@
-//! The ingestion pipeline's database side: item status transitions and storing an item's
-//! chunks idempotently (by item id and document hash) in few Data API calls.
+//! The ingestion pipeline: item status transitions, storing an item's chunks idempotently
+//! (by item id and document hash) in few Data API calls, and the per-object [`pipeline`].
+
+pub mod pipeline;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -86,7 +86,11 @@ impl ObjectKey {
     /// Parses a key as S3 event notifications carry it (URL-encoded, `+` for space).
     /// Anything but exactly our layout, with a safe file name, is refused.
     pub fn parse_event_key(encoded: &str) -> Result<Self, AppError> {
-        let key = url_decode(encoded)?;
+        Self::parse(&url_decode(encoded)?)
+    }
+
+    /// Parses a plain (decoded) key, refusing anything but our layout with a safe name.
+    pub fn parse(key: &str) -> Result<Self, AppError> {
         let refuse = || {
             AppError::validation(format!(
                 "Object key {key:?} is not repositories/<repository id>/<item id>/<file name>"

@@ -1,0 +1,217 @@
+//! One uploaded object through the pipeline: checked against its item, read with a size
+//! cap, turned into text per page and chunks (ports: [`TextExtractor`], [`Chunker`]),
+//! stored idempotently, and handed to the embedding queue as chunk ids. Every way a file
+//! can be bad ends with the item `failed` and a reason a person can act on.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::{NewChunk, Stored, fail, start_processing, store_chunks};
+use crate::data_api::{DataApi, Params};
+use crate::error::AppError;
+use crate::fetch::{FetchPolicy, fetch};
+use crate::knowledge::ObjectKey;
+use crate::ports::{ObjectStore, Queue};
+
+/// Chunk ids per embedding message: 250 ids are ~10 KB, far under SQS's 256 KB.
+pub const IDS_PER_MESSAGE: usize = 250;
+
+/// Text of one page (slide, sheet...), numbered from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageText {
+    pub number: u32,
+    pub text: String,
+}
+
+/// What extraction found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtractedText {
+    pub pages: Vec<PageText>,
+    /// No text layer (scanned PDF, image): the document needs OCR.
+    pub needs_ocr: bool,
+}
+
+/// Why a document cannot be read, in words for the person who uploaded it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+/// Turns a file's bytes into text per page, judging its type by content.
+pub trait TextExtractor: Send + Sync {
+    fn extract(
+        &self,
+        bytes: &[u8],
+        file_name: &str,
+        content_type: Option<&str>,
+    ) -> Result<ExtractedText, Unreadable>;
+}
+
+/// Cuts pages into chunks for embedding and citation.
+pub trait Chunker: Send + Sync {
+    fn chunk(&self, pages: &[PageText]) -> Vec<NewChunk>;
+}
+
+/// What became of one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Chunks stored (or already stored) and sent for embedding.
+    Queued { chunks: usize, unchanged: bool },
+    /// The file cannot be used; the item says why.
+    Failed(String),
+    /// The item was deleted meanwhile; nothing to do.
+    Gone,
+}
+
+/// The dependencies of the pipeline, built once per cold start.
+pub struct Pipeline<'a> {
+    pub db: &'a DataApi,
+    pub store: &'a dyn ObjectStore,
+    pub embedding_queue: &'a dyn Queue,
+    pub extractor: Arc<dyn TextExtractor>,
+    pub chunker: Arc<dyn Chunker>,
+    pub max_bytes: u64,
+    pub fetch_policy: FetchPolicy,
+}
+
+#[derive(Deserialize)]
+struct ItemRow {
+    id: Uuid,
+    repository_id: Uuid,
+    name: String,
+    source: String,
+    content_type: Option<String>,
+}
+
+impl Pipeline<'_> {
+    async fn item(&self, id: Uuid) -> Result<Option<ItemRow>, AppError> {
+        Ok(self
+            .db
+            .query_opt(
+                "SELECT id, repository_id, name, source, content_type FROM repository_items WHERE id = :id",
+                Params::new().bind("id", id),
+            )
+            .await?)
+    }
+
+    /// Processes the object an S3 notification named.
+    pub async fn process_object(&self, key: &ObjectKey) -> Result<Outcome, AppError> {
+        // The key must be the item's own: a crafted key cannot feed another item.
+        let Some(item) = self
+            .item(key.item_id)
+            .await?
+            .filter(|i| i.repository_id == key.repository_id && i.source == key.to_key())
+        else {
+            return Ok(Outcome::Gone);
+        };
+        if !start_processing(self.db, item.id).await? {
+            return Ok(Outcome::Gone);
+        }
+        let bytes = match self.store.get(&item.source, self.max_bytes).await {
+            Ok(bytes) => bytes,
+            Err(error) if !error.is_retryable() => {
+                return self.failed(item.id, &error.message).await;
+            }
+            Err(error) => return Err(error),
+        };
+        self.process_bytes(item.id, bytes, key.file_name.clone(), item.content_type)
+            .await
+    }
+
+    /// Processes an item named by id: a reprocess request, or a URL item to fetch.
+    pub async fn process_item(&self, id: Uuid) -> Result<Outcome, AppError> {
+        let Some(item) = self.item(id).await? else {
+            return Ok(Outcome::Gone);
+        };
+        if item.source.starts_with("repositories/") {
+            let key = ObjectKey::parse(&item.source)?;
+            return self.process_object(&key).await;
+        }
+        if !start_processing(self.db, item.id).await? {
+            return Ok(Outcome::Gone);
+        }
+        let fetched = match fetch(&item.source, &self.fetch_policy).await {
+            Ok(fetched) => fetched,
+            Err(error) if !error.is_retryable() => {
+                return self.failed(item.id, &error.message).await;
+            }
+            Err(error) => return Err(error),
+        };
+        let name = if item.name.contains('.') {
+            item.name
+        } else {
+            format!("{}.html", item.name)
+        };
+        self.process_bytes(item.id, fetched.bytes, name, fetched.content_type)
+            .await
+    }
+
+    async fn process_bytes(
+        &self,
+        item: Uuid,
+        bytes: Vec<u8>,
+        file_name: String,
+        content_type: Option<String>,
+    ) -> Result<Outcome, AppError> {
+        let (extractor, chunker) = (Arc::clone(&self.extractor), Arc::clone(&self.chunker));
+        // Parsing is CPU-bound: it runs on the blocking pool, not on the async workers.
+        let parsed = tokio::task::spawn_blocking(move || {
+            let extracted = extractor.extract(&bytes, &file_name, content_type.as_deref())?;
+            let chunks = if extracted.needs_ocr {
+                Vec::new()
+            } else {
+                chunker.chunk(&extracted.pages)
+            };
+            Ok::<_, Unreadable>((extracted, chunks))
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("extraction stopped: {e}")))?;
+        let (extracted, chunks) = match parsed {
+            Ok(parsed) => parsed,
+            Err(Unreadable(reason)) => return self.failed(item, &reason).await,
+        };
+        if extracted.needs_ocr {
+            return self
+                .failed(
+                    item,
+                    "The file has no text layer (a scan or an image) and OCR is not available here",
+                )
+                .await;
+        }
+        if chunks.is_empty() {
+            return self.failed(item, "No text was found in the file").await;
+        }
+        let hash = document_hash(&extracted.pages);
+        let pages = i32::try_from(extracted.pages.len()).ok();
+        let stored = store_chunks(self.db, item, &hash, pages, &chunks).await?;
+        let bodies: Vec<String> = stored
+            .chunk_ids()
+            .chunks(IDS_PER_MESSAGE)
+            .map(|ids| json!({ "chunkIds": ids }).to_string())
+            .collect();
+        self.embedding_queue.send(bodies).await?;
+        Ok(Outcome::Queued {
+            chunks: stored.chunk_ids().len(),
+            unchanged: matches!(stored, Stored::Unchanged { .. }),
+        })
+    }
+
+    async fn failed(&self, item: Uuid, reason: &str) -> Result<Outcome, AppError> {
+        tracing::info!(item_id = %item, reason, "Item failed");
+        fail(self.db, item, reason).await?;
+        Ok(Outcome::Failed(reason.to_owned()))
+    }
+}
+
+/// SHA-256 of the extracted text, page by page: the same document hashes the same.
+pub fn document_hash(pages: &[PageText]) -> String {
+    let mut hasher = Sha256::new();
+    for page in pages {
+        hasher.update(page.number.to_le_bytes());
+        hasher.update(page.text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
+}
