@@ -3,4 +3,5 @@
 //! with the real AWS SDK clients pointed at local endpoints.
 
 pub mod data_api;
+pub mod runtime_api;
 pub mod stack;

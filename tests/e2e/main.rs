@@ -5,3 +5,4 @@ mod data_api_types;
 mod data_api_wire;
 mod dependency_policy;
 mod migrations;
+mod runtime_api;
