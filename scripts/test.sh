@@ -8,11 +8,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 cargo build --workspace --all-targets --locked
+target=${CARGO_TARGET_DIR:-target}
 
 state=$(mktemp -d /tmp/studio-test.XXXXXX)
 chmod 755 "$state" # PostgreSQL runs as the postgres user and must reach its data folder
 pg_port=${STUDIO_TEST_PG_PORT:-55433}
-target/debug/studio up --state-dir "$state" --pg-port "$pg_port" \
+"$target/debug/studio" up --state-dir "$state" --pg-port "$pg_port" \
   --data-api-port "${STUDIO_TEST_DATA_API_PORT:-4581}" --moto-port "${STUDIO_TEST_MOTO_PORT:-4567}" \
   --ready-file "$state/ready" >"$state/stack.log" 2>&1 &
 stack=$!

@@ -4,4 +4,5 @@
 
 pub mod data_api;
 pub mod front_door;
+pub mod runtime_api;
 pub mod stack;

@@ -10,3 +10,4 @@ mod fetch;
 mod ingest;
 mod knowledge;
 mod migrations;
+mod runtime_api;

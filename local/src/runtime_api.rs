@@ -1,0 +1,387 @@
+//! A minimal Lambda Runtime API: runs a function's real binary (`bootstrap`) as Lambda
+//! does, hands it invocations through `GET /next`, and collects what it answers.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use studio_local::runtime_api::RuntimeApi;
+//! let api = RuntimeApi::start().await?;
+//! let mut function = api.spawn_function("target/release/db-init".as_ref(), &[])?;
+//! let init = api.wait_ready(&mut function, std::time::Duration::from_secs(5)).await?;
+//! let answer = api.invoke(&serde_json::json!({"action": "status"})).await;
+//! # Ok(()) }
+//! ```
+
+use std::collections::HashMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot, watch};
+
+const PREFIX: &str = "/2018-06-01/runtime";
+const ACCOUNT: &str = "123456789012";
+
+/// Why an invocation produced no response.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum InvokeError {
+    /// The handler failed: what it posted to `/invocation/{id}/error`.
+    #[error("{error_type}: {error_message}")]
+    Function {
+        error_type: String,
+        error_message: String,
+    },
+    /// The runtime failed before serving (`/init/error`).
+    #[error("init failed: {0}")]
+    Init(String),
+    #[error("no answer before the deadline")]
+    Timeout,
+    #[error("the Runtime API has stopped")]
+    Closed,
+}
+
+/// An invocation waiting for `GET /next`.
+struct Pending {
+    request_id: String,
+    payload: Bytes,
+    deadline: SystemTime,
+}
+
+type Outcome = Result<Bytes, InvokeError>;
+
+struct Shared {
+    queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Outcome>>>,
+    /// When the runtime first asked for work (its init is over), or why it never will.
+    ready: watch::Sender<Option<Result<Instant, String>>>,
+    function_arn: Mutex<String>,
+}
+
+/// The Runtime API server, serving one function process at a time as a Lambda sandbox does.
+pub struct RuntimeApi {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    sender: mpsc::UnboundedSender<Pending>,
+    server: tokio::task::JoinHandle<()>,
+    /// How long an invocation may run (sent as `Lambda-Runtime-Deadline-Ms`).
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for RuntimeApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RuntimeApi")
+            .field("address", &self.address)
+            .finish()
+    }
+}
+
+/// A function's process, started by [`RuntimeApi::spawn_function`]; killed on drop.
+#[derive(Debug)]
+pub struct FunctionProcess {
+    child: Child,
+    pub name: String,
+    pub spawned_at: Instant,
+    logs: Arc<Mutex<Vec<String>>>,
+}
+
+impl RuntimeApi {
+    /// Listens on a free loopback port.
+    pub async fn start() -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        let address = listener.local_addr()?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            queue: tokio::sync::Mutex::new(receiver),
+            waiting: Mutex::new(HashMap::new()),
+            ready: watch::channel(None).0,
+            function_arn: Mutex::new(String::new()),
+        });
+        let app = Router::new()
+            .route(&format!("{PREFIX}/invocation/next"), get(next))
+            .route(
+                &format!("{PREFIX}/invocation/{{id}}/response"),
+                post(response),
+            )
+            .route(&format!("{PREFIX}/invocation/{{id}}/error"), post(error))
+            .route(&format!("{PREFIX}/init/error"), post(init_error))
+            .with_state(Arc::clone(&shared));
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "The Runtime API server stopped");
+            }
+        });
+        Ok(Self {
+            address,
+            shared,
+            sender,
+            server,
+            timeout: Duration::from_secs(60),
+        })
+    }
+
+    /// `host:port`, the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Starts `binary` with the variables Lambda sets, then `env` (which may override them).
+    /// The function is named after the binary, or its folder for a `bootstrap`.
+    pub fn spawn_function(
+        &self,
+        binary: &Path,
+        env: &[(String, String)],
+    ) -> std::io::Result<FunctionProcess> {
+        let stem = binary
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("function");
+        let name = match (stem, binary.parent().and_then(Path::file_name)) {
+            ("bootstrap", Some(folder)) => folder.to_string_lossy().into_owned(),
+            _ => stem.to_owned(),
+        };
+        let name = env
+            .iter()
+            .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_NAME")
+            .map_or(name, |(_, v)| v.clone());
+        *lock(&self.shared.function_arn) =
+            format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}");
+        let mut command = Command::new(binary);
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", self.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", &name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let spawned_at = Instant::now();
+        let mut child = command.spawn()?;
+        let logs = Arc::new(Mutex::new(Vec::new()));
+        if let Some(out) = child.stdout.take() {
+            tokio::spawn(collect(BufReader::new(out), Arc::clone(&logs)));
+        }
+        if let Some(err) = child.stderr.take() {
+            tokio::spawn(collect(BufReader::new(err), Arc::clone(&logs)));
+        }
+        Ok(FunctionProcess {
+            child,
+            name,
+            spawned_at,
+            logs,
+        })
+    }
+
+    /// Waits until `function` first asks for work, and returns how long its init took
+    /// (process spawn to the first `GET /next`).
+    pub async fn wait_ready(
+        &self,
+        function: &mut FunctionProcess,
+        timeout: Duration,
+    ) -> Result<Duration, InvokeError> {
+        let mut ready = self.shared.ready.subscribe();
+        let spawned_at = function.spawned_at;
+        let logs = Arc::clone(&function.logs);
+        let child = &mut function.child;
+        let outcome = tokio::time::timeout(timeout, async move {
+            tokio::select! {
+                state = ready.wait_for(Option::is_some) => match state.as_deref() {
+                    Ok(Some(Ok(at))) => Ok(at.duration_since(spawned_at)),
+                    Ok(Some(Err(reason))) => Err(InvokeError::Init(reason.clone())),
+                    _ => Err(InvokeError::Closed),
+                },
+                status = child.wait() => Err(InvokeError::Init(format!(
+                    "the process exited ({}) before asking for work: {}",
+                    status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                    lock(&logs).join("\n")
+                ))),
+            }
+        })
+        .await;
+        outcome.unwrap_or(Err(InvokeError::Timeout))
+    }
+
+    /// Sends `payload` to the function and waits for its answer.
+    pub async fn invoke(&self, payload: &Value) -> Result<Value, InvokeError> {
+        let bytes = self.invoke_raw(Bytes::from(payload.to_string())).await?;
+        Ok(serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
+    }
+
+    /// Sends raw bytes (e.g. a malformed event) and returns the raw response body.
+    pub async fn invoke_raw(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
+        let request_id = uuid::Uuid::new_v4().to_string();
+        let (done, answer) = oneshot::channel();
+        lock(&self.shared.waiting).insert(request_id.clone(), done);
+        let pending = Pending {
+            request_id: request_id.clone(),
+            payload,
+            deadline: SystemTime::now() + self.timeout,
+        };
+        self.sender.send(pending).map_err(|_| InvokeError::Closed)?;
+        let outcome = tokio::time::timeout(self.timeout, answer).await;
+        lock(&self.shared.waiting).remove(&request_id);
+        match outcome {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(InvokeError::Closed),
+            Err(_) => Err(InvokeError::Timeout),
+        }
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FunctionProcess {
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Peak resident memory so far (`VmHWM` from `/proc/<pid>/status`), in KiB.
+    pub fn peak_rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+
+    /// Every line the function has written to stdout and stderr so far.
+    pub fn logs(&self) -> Vec<String> {
+        lock(&self.logs).clone()
+    }
+
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+async fn collect(
+    reader: BufReader<impl tokio::io::AsyncRead + Unpin>,
+    logs: Arc<Mutex<Vec<String>>>,
+) {
+    let mut lines = reader.lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        lock(&logs).push(line);
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    shared.ready.send_if_modified(|state| {
+        let first = state.is_none();
+        if first {
+            *state = Some(Ok(Instant::now()));
+        }
+        first
+    });
+    let Some(pending) = shared.queue.lock().await.recv().await else {
+        return (StatusCode::GONE, HeaderMap::new(), Bytes::new());
+    };
+    let deadline_ms = pending
+        .deadline
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let trace = format!(
+        "Root=1-{:08x}-{};Parent={};Sampled=0",
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        &uuid::Uuid::new_v4().simple().to_string()[..24],
+        &uuid::Uuid::new_v4().simple().to_string()[..16],
+    );
+    let arn = lock(&shared.function_arn).clone();
+    let mut headers = HeaderMap::new();
+    for (name, value) in [
+        ("lambda-runtime-aws-request-id", pending.request_id),
+        ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
+        ("lambda-runtime-invoked-function-arn", arn),
+        ("lambda-runtime-trace-id", trace),
+        ("content-type", "application/json".to_owned()),
+    ] {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
+    }
+    (StatusCode::OK, headers, pending.payload)
+}
+
+fn finish(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
+    match lock(&shared.waiting).remove(id) {
+        Some(done) => {
+            let _ = done.send(outcome);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    finish(&shared, &id, Ok(body))
+}
+
+/// The `errorType` / `errorMessage` a runtime posts, falling back to the error-type header.
+fn diagnostic(headers: &HeaderMap, body: &[u8]) -> (String, String) {
+    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let text = |key: &str| json.get(key).and_then(Value::as_str).map(str::to_owned);
+    let header = headers
+        .get("lambda-runtime-function-error-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (
+        text("errorType").or(header).unwrap_or_default(),
+        text("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
+    )
+}
+
+async fn error(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let (error_type, error_message) = diagnostic(&headers, &body);
+    finish(
+        &shared,
+        &id,
+        Err(InvokeError::Function {
+            error_type,
+            error_message,
+        }),
+    )
+}
+
+async fn init_error(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let (error_type, error_message) = diagnostic(&headers, &body);
+    shared
+        .ready
+        .send_replace(Some(Err(format!("{error_type}: {error_message}"))));
+    StatusCode::ACCEPTED
+}
