@@ -279,10 +279,23 @@ def check_iam(cfn):
                     if not own:
                         problems.append(f"{here}: GetSecretValue on {r!r}, not a secret of this template")
     for name, role in resources(cfn, "AWS::IAM::Role").items():
-        for arn in role.get("Properties", {}).get("ManagedPolicyArns", []):
-            if arn not in ALLOWED_MANAGED_POLICIES:
-                problems.append(f"{name}: managed policy {arn!r} is broader than its function needs")
+        for entry in role.get("Properties", {}).get("ManagedPolicyArns", []):
+            for arn in branches(entry):
+                if arn not in ALLOWED_MANAGED_POLICIES:
+                    problems.append(f"{name}: managed policy {arn!r} is broader than its function needs")
     return problems
+
+
+def branches(value):
+    """The values an entry can take: both sides of an Fn::If, nothing for AWS::NoValue."""
+    if isinstance(value, dict):
+        if "Fn::If" in value:
+            _, yes, no = value["Fn::If"]
+            return branches(yes) + branches(no)
+        if value.get("Ref") == "AWS::NoValue":
+            return []
+        return [repr(dict(value))]
+    return [value]
 
 
 def fixture_shapes(events):
