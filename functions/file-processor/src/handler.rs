@@ -1,0 +1,90 @@
+//! A message is an S3 notification (one or more ObjectCreated records, or S3's test event)
+//! or `{"itemId": ...}` (reprocess, URL items). Each object goes through the pipeline; bad
+//! files end as `failed` items, not as retries. Keys that are not ours are refused.
+
+use aws_lambda_events::event::s3::S3Event;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use serde::Deserialize;
+use serde_json::Value;
+use shared::AppError;
+use shared::ingest::{self, pipeline::Outcome, pipeline::Pipeline};
+use shared::knowledge::ObjectKey;
+use shared::sqs;
+use uuid::Uuid;
+
+pub struct Deps<'a> {
+    pub pipeline: Pipeline<'a>,
+    /// The queue's `maxReceiveCount`: the delivery after which SQS moves a message to the DLQ.
+    pub max_receive_count: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ItemRequest {
+    item_id: Uuid,
+}
+
+pub async fn handle(event: SqsEvent, deps: &Deps<'_>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    Ok(sqs::process_batch(event, 2, |message| process_message(message, deps)).await)
+}
+
+async fn process_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), AppError> {
+    let body: Value = sqs::parse_body(&message)?;
+    if body.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        tracing::info!("S3 test event: the bucket notification is wired");
+        return Ok(());
+    }
+    let work: Vec<Work> = if body.get("Records").is_some() {
+        let event: S3Event = serde_json::from_value(body).map_err(|e| AppError::validation(format!("Malformed S3 notification: {e}")))?;
+        event
+            .records
+            .into_iter()
+            .filter(|r| r.event_name.as_deref().is_some_and(|n| n.starts_with("ObjectCreated:")))
+            .filter_map(|r| r.s3.object.key)
+            .map(Work::Key)
+            .collect()
+    } else {
+        let request: ItemRequest = serde_json::from_value(body).map_err(|e| AppError::validation(format!("Malformed message: {e}")))?;
+        vec![Work::Item(request.item_id)]
+    };
+    let last_try = sqs::receive_count(&message) >= deps.max_receive_count;
+    for work in work {
+        process(work, deps, last_try).await?;
+    }
+    Ok(())
+}
+
+enum Work {
+    Key(String),
+    Item(Uuid),
+}
+
+async fn process(work: Work, deps: &Deps<'_>, last_try: bool) -> Result<(), AppError> {
+    let (item, outcome) = match work {
+        Work::Key(encoded) => match ObjectKey::parse_event_key(&encoded) {
+            Ok(key) => (Some(key.item_id), deps.pipeline.process_object(&key).await),
+            Err(error) => {
+                // Not a key this system wrote (path tricks, foreign prefixes): never processed.
+                tracing::warn!(key = %encoded, reason = %error.message, "Refused an object key");
+                return Ok(());
+            }
+        },
+        Work::Item(id) => (Some(id), deps.pipeline.process_item(id).await),
+    };
+    match outcome {
+        Ok(Outcome::Queued { chunks, unchanged }) => {
+            tracing::info!(item_id = ?item, chunks, unchanged, "Item chunked and queued for embedding");
+            Ok(())
+        }
+        Ok(Outcome::Failed(_) | Outcome::Gone) => Ok(()),
+        Err(error) => {
+            if let (Some(item), true) = (item, !error.is_retryable() || last_try) {
+                let reason = format!("Processing failed: {}", error.message);
+                if let Err(marking) = ingest::fail(deps.pipeline.db, item, &reason).await {
+                    tracing::error!(error = %marking, "Could not mark the item failed");
+                }
+            }
+            Err(error)
+        }
+    }
+}
