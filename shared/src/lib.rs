@@ -1,10 +1,12 @@
 //! The library every AI studio function uses: errors and outcomes, configuration,
-//! telemetry, the RDS Data API layer, SQL text handling and the migration runner.
+//! telemetry, the RDS Data API layer, SQL text handling, the migration runner, and
+//! document text extraction and chunking.
 
 pub mod action_state;
 pub mod config;
 pub mod data_api;
 pub mod error;
+pub mod extract;
 pub mod migrate;
 pub mod sql;
 pub mod telemetry;
