@@ -22,6 +22,8 @@
 
 mod error;
 mod limits;
+mod pdf;
+mod pdf_text;
 mod sniff;
 mod structured;
 mod text;
@@ -75,7 +77,7 @@ pub fn extract(
         });
     }
     let extracted = catch_unwind(AssertUnwindSafe(|| match kind {
-        DocumentKind::Pdf => Err(ExtractError::Unsupported(kind.label().to_owned())),
+        DocumentKind::Pdf => pdf::extract(bytes, limits),
         DocumentKind::Docx => Err(ExtractError::Unsupported(kind.label().to_owned())),
         DocumentKind::Pptx => Err(ExtractError::Unsupported(kind.label().to_owned())),
         DocumentKind::Xlsx | DocumentKind::Xls | DocumentKind::Ods => {
