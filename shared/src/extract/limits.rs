@@ -97,6 +97,11 @@ impl PageWriter {
         self.push_str(text)
     }
 
+    /// Whether the current page has any text yet.
+    pub(crate) fn page_is_blank(&self) -> bool {
+        self.current.trim().is_empty()
+    }
+
     /// Closes the current page (even when blank) and starts the next one.
     pub(crate) fn end_page(&mut self) -> Result<(), ExtractError> {
         if self.pages.len() + 1 > self.max_pages {

@@ -20,13 +20,18 @@
 //! becomes [`ExtractError::ParserFailed`]. That needs unwinding: in a binary built with
 //! `panic = "abort"` (the workspace release profile) a panic still ends the process.
 
+mod archive;
+mod docx;
 mod error;
 mod limits;
 mod pdf;
 mod pdf_text;
+mod pptx;
+mod sheet;
 mod sniff;
 mod structured;
 mod text;
+mod xml;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -78,10 +83,10 @@ pub fn extract(
     }
     let extracted = catch_unwind(AssertUnwindSafe(|| match kind {
         DocumentKind::Pdf => pdf::extract(bytes, limits),
-        DocumentKind::Docx => Err(ExtractError::Unsupported(kind.label().to_owned())),
-        DocumentKind::Pptx => Err(ExtractError::Unsupported(kind.label().to_owned())),
+        DocumentKind::Docx => docx::extract(bytes, limits),
+        DocumentKind::Pptx => pptx::extract(bytes, limits),
         DocumentKind::Xlsx | DocumentKind::Xls | DocumentKind::Ods => {
-            Err(ExtractError::Unsupported(kind.label().to_owned()))
+            sheet::extract(bytes, kind, limits)
         }
         DocumentKind::Csv => structured::extract_csv(bytes, limits),
         DocumentKind::Json => structured::extract_json(bytes, limits),
