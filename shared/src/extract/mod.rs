@@ -23,6 +23,8 @@
 mod archive;
 mod docx;
 mod error;
+mod html;
+mod html_text;
 mod limits;
 mod pdf;
 mod pdf_text;
@@ -91,7 +93,7 @@ pub fn extract(
         DocumentKind::Csv => structured::extract_csv(bytes, limits),
         DocumentKind::Json => structured::extract_json(bytes, limits),
         DocumentKind::Markdown => text::extract_markdown(bytes, limits),
-        DocumentKind::Html => Err(ExtractError::Unsupported(kind.label().to_owned())),
+        DocumentKind::Html => html::extract(bytes, limits),
         DocumentKind::Text => text::extract_text(bytes, limits),
         DocumentKind::Png | DocumentKind::Jpeg | DocumentKind::Tiff => Ok(Extracted {
             kind,
