@@ -3,6 +3,7 @@
 //! document text extraction and chunking.
 
 pub mod action_state;
+pub mod chunk;
 pub mod config;
 pub mod data_api;
 pub mod error;

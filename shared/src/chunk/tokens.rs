@@ -1,0 +1,79 @@
+//! A conservative token estimate that provably keeps chunks inside the embedding model's
+//! input limit, without shipping a tokenizer.
+//!
+//! `estimate = ceil(ascii_bytes / 3) + non_ascii_chars`.
+//!
+//! Why it is safe: a UTF-8 character takes at most 4 bytes, so a text's byte length is at
+//! most `3 * ceil(ascii / 3) + 4 * non_ascii <= 4 * estimate`. Byte-level tokenizers
+//! (cl100k, o200k, SentencePiece with byte fallback as in Titan) never produce more
+//! tokens than bytes, plus a couple of special tokens. So a chunk of at most
+//! [`MAX_CHUNK_TOKENS`] estimated tokens has at most `4 * 2047 + 2 = 8190` real tokens,
+//! under Titan Text Embeddings v2's 8,192 whatever the script or content.
+//!
+//! Why it is close enough: English prose runs about 4 characters per cl100k token, so
+//! the estimate is about 1.3x the real count (a 512-token chunk holds ~1,500 characters,
+//! ~380 cl100k tokens); code and numbers run closer to 3 characters per token; CJK text
+//! counts one token per character, which is what cl100k spends on common ideographs.
+//!
+//! Why not a real tokenizer: Titan's tokenizer is not published, so cl100k would be an
+//! approximation too, and `tiktoken-rs` adds its BPE tables (the cl100k ranks alone are
+//! 1.7 MB, o200k 3.6 MB) to every Lambda that chunks, plus `fancy-regex`, and tokenizing
+//! is one to two orders of magnitude slower than this count.
+
+use text_splitter::ChunkSizer;
+
+/// The input limit of the default embedding model (Amazon Titan Text Embeddings v2).
+pub const MODEL_TOKEN_LIMIT: usize = 8_192;
+
+/// Largest chunk, in estimated tokens, that cannot exceed [`MODEL_TOKEN_LIMIT`].
+pub const MAX_CHUNK_TOKENS: usize = (MODEL_TOKEN_LIMIT - 2) / 4;
+const _: () = assert!(4 * MAX_CHUNK_TOKENS + 2 <= MODEL_TOKEN_LIMIT);
+
+/// Estimated tokens in `text`; never less than a quarter of its UTF-8 length.
+pub fn estimate_tokens(text: &str) -> usize {
+    let (mut ascii, mut non_ascii) = (0usize, 0usize);
+    for &byte in text.as_bytes() {
+        if byte < 0x80 {
+            ascii += 1;
+        } else if byte >= 0xC0 {
+            non_ascii += 1;
+        }
+    }
+    ascii.div_ceil(3) + non_ascii
+}
+
+/// [`estimate_tokens`] as a `text-splitter` chunk sizer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApproxTokens;
+
+impl ChunkSizer for ApproxTokens {
+    fn size(&self, chunk: &str) -> usize {
+        estimate_tokens(chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_never_lets_bytes_exceed_four_per_token() {
+        for text in [
+            "plain English words, as in most documents.",
+            "数据库连接池配置说明",
+            "emoji 🎉🎉🎉 and accents éèê",
+            "x",
+            "",
+        ] {
+            assert!(text.len() <= 4 * estimate_tokens(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn english_counts_about_a_token_per_three_characters() {
+        assert_eq!(estimate_tokens("abcdef"), 2);
+        assert_eq!(estimate_tokens("abcdefg"), 3);
+        assert_eq!(estimate_tokens("é"), 1);
+        assert_eq!(estimate_tokens("数据"), 2);
+    }
+}
