@@ -117,7 +117,7 @@ pub fn chunk_pages(
             .map_or(1, |(_, number)| *number)
     };
     let mut chunks = Vec::with_capacity(pieces.len());
-    for (offset, piece) in pieces
+    for (offset, piece, tokens) in pieces
         .into_iter()
         .flat_map(|(offset, piece)| split_hard(offset, piece, config.max_tokens))
     {
@@ -131,7 +131,7 @@ pub fn chunk_pages(
             page_start: page_at(offset),
             page_end: page_at(offset + piece.len().saturating_sub(1)),
             heading_path: heading_path(&headings, path_at),
-            token_count: u32::try_from(estimate_tokens(piece)).unwrap_or(u32::MAX),
+            token_count: u32::try_from(tokens).unwrap_or(u32::MAX),
             content_hash: hex::encode(Sha256::digest(piece.as_bytes())),
         });
     }
@@ -212,23 +212,27 @@ fn heading_path(headings: &[Heading], offset: usize) -> Vec<String> {
 
 /// Cuts a piece that is still over the limit (one huge grapheme cluster, such as a
 /// letter with thousands of combining marks) at character boundaries.
-fn split_hard(offset: usize, piece: &str, max_tokens: usize) -> Vec<(usize, &str)> {
-    if estimate_tokens(piece) <= max_tokens {
-        return vec![(offset, piece)];
+/// Returns each part with its offset and token estimate.
+fn split_hard(offset: usize, piece: &str, max_tokens: usize) -> Vec<(usize, &str, usize)> {
+    let tokens = estimate_tokens(piece);
+    if tokens <= max_tokens {
+        return vec![(offset, piece, tokens)];
     }
     let mut parts = Vec::new();
     let mut start = 0;
-    let mut tokens = 0;
+    let mut thirds = 0;
     for (at, c) in piece.char_indices() {
         let cost = if c.is_ascii() { 1 } else { 3 };
-        if tokens + cost > max_tokens * 3 && at > start {
-            parts.push((offset + start, &piece[start..at]));
+        if thirds + cost > max_tokens * 3 && at > start {
+            let part = &piece[start..at];
+            parts.push((offset + start, part, estimate_tokens(part)));
             start = at;
-            tokens = 0;
+            thirds = 0;
         }
-        tokens += cost;
+        thirds += cost;
     }
-    parts.push((offset + start, &piece[start..]));
+    let part = &piece[start..];
+    parts.push((offset + start, part, estimate_tokens(part)));
     parts
 }
 

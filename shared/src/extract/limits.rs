@@ -69,7 +69,8 @@ impl PageWriter {
                 limit: self.max_chars,
             });
         }
-        if text.contains(|c| matches!(c, '\0' | '\r' | '\u{FB00}'..='\u{FB06}')) {
+        // NUL, CR, and 0xEF (the first byte of the ligatures U+FB00..U+FB06).
+        if memchr::memchr3(0, b'\r', 0xEF, text.as_bytes()).is_some() {
             self.current.push_str(&clean(text));
         } else {
             self.current.push_str(text);
@@ -110,12 +111,10 @@ impl PageWriter {
                 limit: self.max_pages,
             });
         }
-        let text = std::mem::take(&mut self.current);
+        let mut text = std::mem::take(&mut self.current);
+        text.truncate(text.trim_end().len());
         let number = u32::try_from(self.pages.len() + 1).unwrap_or(u32::MAX);
-        self.pages.push(Page {
-            number,
-            text: text.trim_end().to_owned(),
-        });
+        self.pages.push(Page { number, text });
         Ok(())
     }
 

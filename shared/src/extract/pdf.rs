@@ -21,7 +21,7 @@ use crate::extract::DocumentKind;
 
 pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError> {
     let tail = &bytes[bytes.len().saturating_sub(64 * 1024)..];
-    if !tail.windows(5).any(|w| w == b"%%EOF") {
+    if memchr::memmem::rfind(tail, b"%%EOF").is_none() {
         return Err(ExtractError::corrupt(
             "PDF",
             "it ends before its end-of-file marker, so it was cut short",

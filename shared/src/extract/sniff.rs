@@ -100,7 +100,7 @@ pub fn sniff(
     }
     let hint = Hint::new(file_name, declared_mime);
     let head = &bytes[..bytes.len().min(1024)];
-    if contains(head, b"%PDF-") {
+    if memchr::memmem::find(head, b"%PDF-").is_some() {
         return Ok(DocumentKind::Pdf);
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
@@ -311,10 +311,6 @@ fn first_text(bytes: &[u8]) -> String {
         .filter(|&c| c != '\0')
         .collect();
     text.trim_start().to_owned()
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ pub(crate) fn decode(bytes: &[u8], declared: Option<&'static Encoding>) -> Strin
     if let Some(encoding) = utf16_without_bom(bytes) {
         return encoding.decode_without_bom_handling(bytes).0.into_owned();
     }
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return text.to_owned();
+    }
     let (mut invalid, mut multibyte) = (0usize, 0usize);
     for chunk in bytes.utf8_chunks() {
         invalid += chunk.invalid().len();
