@@ -1,13 +1,16 @@
 //! The library every AI studio function uses: errors and outcomes, configuration,
-//! telemetry, the RDS Data API layer, SQL text handling and the migration runner.
+//! telemetry, the RDS Data API layer, identity and access, the ingestion pipeline
+//! (extraction, chunking, embedding, search), ports and their AWS adapters.
 
 pub mod action_state;
 pub mod adapters;
 pub mod auth;
+pub mod chunk;
 pub mod config;
 pub mod data_api;
 pub mod embed;
 pub mod error;
+pub mod extract;
 pub mod fetch;
 pub mod ingest;
 pub mod knowledge;

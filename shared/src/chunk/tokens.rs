@@ -1,0 +1,92 @@
+//! A conservative token estimate that provably keeps chunks inside the embedding model's
+//! input limit, without shipping a tokenizer.
+//!
+//! `estimate = ceil(ascii_bytes / 3) + non_ascii_chars`.
+//!
+//! Why it is safe: a UTF-8 character takes at most 4 bytes, so a text's byte length is at
+//! most `3 * ceil(ascii / 3) + 4 * non_ascii <= 4 * estimate`. Byte-level tokenizers
+//! (cl100k, o200k, SentencePiece with byte fallback as in Titan) never produce more
+//! tokens than bytes, plus a couple of special tokens. So a chunk of at most
+//! [`MAX_CHUNK_TOKENS`] estimated tokens has at most `4 * 2047 + 2 = 8190` real tokens,
+//! under Titan Text Embeddings v2's 8,192 whatever the script or content.
+//!
+//! Why it is close enough: English prose runs about 4 characters per cl100k token, so
+//! the estimate is about 1.3x the real count (a 512-token chunk holds ~1,500 characters,
+//! ~380 cl100k tokens); code and numbers run closer to 3 characters per token; CJK text
+//! counts one token per character, which is what cl100k spends on common ideographs.
+//!
+//! Why not a real tokenizer: Titan's tokenizer is not published, so cl100k would be an
+//! approximation too, and `tiktoken-rs` adds its BPE tables (the cl100k ranks alone are
+//! 1.7 MB, o200k 3.6 MB) to every Lambda that chunks, plus `fancy-regex`, and tokenizing
+//! is one to two orders of magnitude slower than this count.
+
+use text_splitter::ChunkSizer;
+
+/// The input limit of the default embedding model (Amazon Titan Text Embeddings v2).
+pub const MODEL_TOKEN_LIMIT: usize = 8_192;
+
+/// Largest chunk, in estimated tokens, that cannot exceed [`MODEL_TOKEN_LIMIT`].
+pub const MAX_CHUNK_TOKENS: usize = (MODEL_TOKEN_LIMIT - 2) / 4;
+const _: () = assert!(4 * MAX_CHUNK_TOKENS + 2 <= MODEL_TOKEN_LIMIT);
+
+/// Estimated tokens in `text`; never less than a quarter of its UTF-8 length.
+pub fn estimate_tokens(text: &str) -> usize {
+    // The splitter sizes many candidate chunks, so count eight bytes at a time: ASCII
+    // bytes have the top bit clear, lead bytes of other characters the top two set.
+    // Summing the per-byte flags by multiplication needs no POPCNT instruction.
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let sum = |flags: u64| ((flags >> 7).wrapping_mul(ONES) >> 56) as usize;
+    let mut words = text.as_bytes().chunks_exact(8);
+    let (mut ascii, mut non_ascii) = (0usize, 0usize);
+    for word in &mut words {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
+        ascii += sum(!word & TOP);
+        non_ascii += sum(word & (word << 1) & TOP);
+    }
+    for &byte in words.remainder() {
+        ascii += usize::from(byte < 0x80);
+        non_ascii += usize::from(byte >= 0xC0);
+    }
+    ascii.div_ceil(3) + non_ascii
+}
+
+/// [`estimate_tokens`] as a `text-splitter` chunk sizer.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApproxTokens;
+
+impl ChunkSizer for ApproxTokens {
+    fn size(&self, chunk: &str) -> usize {
+        estimate_tokens(chunk)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_estimate_never_lets_bytes_exceed_four_per_token() {
+        for text in [
+            "plain English words, as in most documents.",
+            "数据库连接池配置说明",
+            "emoji 🎉🎉🎉 and accents éèê",
+            "x",
+            "",
+        ] {
+            assert!(text.len() <= 4 * estimate_tokens(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn english_counts_about_a_token_per_three_characters() {
+        assert_eq!(estimate_tokens("abcdef"), 2);
+        assert_eq!(estimate_tokens("abcdefg"), 3);
+        assert_eq!(estimate_tokens("é"), 1);
+        assert_eq!(estimate_tokens("数据"), 2);
+        let mixed = "Grüße aus Köln, 数据库 and more ASCII text after it.";
+        let slow = mixed.chars().filter(char::is_ascii).count().div_ceil(3)
+            + mixed.chars().filter(|c| !c.is_ascii()).count();
+        assert_eq!(estimate_tokens(mixed), slow);
+    }
+}

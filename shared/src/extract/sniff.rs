@@ -1,0 +1,407 @@
+//! Telling a document's real type from its bytes; the name and MIME type only break ties.
+
+use std::io::{Cursor, Read};
+
+use serde::{Deserialize, Serialize};
+
+use super::ExtractError;
+
+/// The formats the extractor reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    Pdf,
+    Docx,
+    Pptx,
+    Xlsx,
+    Xls,
+    Ods,
+    Csv,
+    Markdown,
+    Html,
+    Json,
+    Text,
+    Png,
+    Jpeg,
+    Tiff,
+}
+
+impl DocumentKind {
+    /// The name people know the format by, as used in messages.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Pdf => "PDF",
+            Self::Docx => "Word",
+            Self::Pptx => "PowerPoint",
+            Self::Xlsx | Self::Xls => "Excel",
+            Self::Ods => "OpenDocument spreadsheet",
+            Self::Csv => "CSV",
+            Self::Markdown => "Markdown",
+            Self::Html => "HTML",
+            Self::Json => "JSON",
+            Self::Text => "text",
+            Self::Png => "PNG",
+            Self::Jpeg => "JPEG",
+            Self::Tiff => "TIFF",
+        }
+    }
+
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Pdf => "application/pdf",
+            Self::Docx => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            Self::Pptx => {
+                "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+            }
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Xls => "application/vnd.ms-excel",
+            Self::Ods => "application/vnd.oasis.opendocument.spreadsheet",
+            Self::Csv => "text/csv",
+            Self::Markdown => "text/markdown",
+            Self::Html => "text/html",
+            Self::Json => "application/json",
+            Self::Text => "text/plain",
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::Tiff => "image/tiff",
+        }
+    }
+
+    /// Images carry no text layer: they always go to OCR.
+    pub fn is_image(self) -> bool {
+        matches!(self, Self::Png | Self::Jpeg | Self::Tiff)
+    }
+
+    /// Whether the extracted text uses Markdown headings (`# Title`) the chunker can follow.
+    pub fn has_markdown_headings(self) -> bool {
+        matches!(
+            self,
+            Self::Docx
+                | Self::Pptx
+                | Self::Xlsx
+                | Self::Xls
+                | Self::Ods
+                | Self::Markdown
+                | Self::Html
+        )
+    }
+}
+
+/// Detects what `bytes` really are. Magic bytes and content decide; the file name's
+/// extension and the declared MIME type only choose between text formats (and between
+/// legacy Office formats), so a `.pdf` of random bytes is refused as such.
+pub fn sniff(
+    bytes: &[u8],
+    file_name: &str,
+    declared_mime: Option<&str>,
+) -> Result<DocumentKind, ExtractError> {
+    if bytes.is_empty() {
+        return Err(ExtractError::Empty);
+    }
+    let hint = Hint::new(file_name, declared_mime);
+    let head = &bytes[..bytes.len().min(1024)];
+    if memchr::memmem::find(head, b"%PDF-").is_some() {
+        return Ok(DocumentKind::Pdf);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(DocumentKind::Png);
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(DocumentKind::Jpeg);
+    }
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return Ok(DocumentKind::Tiff);
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Err(ExtractError::Unsupported("GIF image".into()));
+    }
+    if bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP") {
+        return Err(ExtractError::Unsupported("WebP image".into()));
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return sniff_zip(bytes, &hint, file_name);
+    }
+    if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        return sniff_compound_file(bytes);
+    }
+    if !looks_like_text(&bytes[..bytes.len().min(64 * 1024)]) {
+        return Err(ExtractError::Unrecognised {
+            name: file_name.to_owned(),
+        });
+    }
+    Ok(text_kind(bytes, &hint))
+}
+
+/// What the name and declared MIME type suggest, lower-cased.
+struct Hint {
+    extension: String,
+    mime: String,
+}
+
+impl Hint {
+    fn new(file_name: &str, declared_mime: Option<&str>) -> Self {
+        let extension = file_name
+            .rsplit_once('.')
+            .map(|(_, ext)| ext.to_ascii_lowercase())
+            .unwrap_or_default();
+        let mime = declared_mime
+            .and_then(|m| m.split(';').next())
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        Self { extension, mime }
+    }
+
+    fn is(&self, extensions: &[&str], mimes: &[&str]) -> bool {
+        extensions.contains(&self.extension.as_str()) || mimes.contains(&self.mime.as_str())
+    }
+}
+
+fn sniff_zip(bytes: &[u8], hint: &Hint, file_name: &str) -> Result<DocumentKind, ExtractError> {
+    let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
+        Ok(archive) => archive,
+        Err(error) => {
+            let format = if hint.is(&["docx"], &[]) {
+                "Word"
+            } else if hint.is(&["pptx"], &[]) {
+                "PowerPoint"
+            } else if hint.is(&["xlsx"], &[]) {
+                "Excel"
+            } else if hint.is(&["ods"], &[]) {
+                "OpenDocument spreadsheet"
+            } else {
+                "zip"
+            };
+            return Err(ExtractError::corrupt(format, error));
+        }
+    };
+    let has = |name: &str| archive.index_for_name(name).is_some();
+    if has("word/document.xml") {
+        return Ok(DocumentKind::Docx);
+    }
+    if has("ppt/presentation.xml") {
+        return Ok(DocumentKind::Pptx);
+    }
+    if has("xl/workbook.xml") {
+        return Ok(DocumentKind::Xlsx);
+    }
+    if has("xl/workbook.bin") {
+        return Err(ExtractError::Unsupported(
+            "Excel binary workbook (.xlsb)".into(),
+        ));
+    }
+    let mut mimetype = String::new();
+    if let Ok(entry) = archive.by_name("mimetype") {
+        // A file that is not text leaves `mimetype` empty, which is handled below.
+        let _ = entry.take(128).read_to_string(&mut mimetype);
+    }
+    match mimetype.trim() {
+        "application/vnd.oasis.opendocument.spreadsheet" => Ok(DocumentKind::Ods),
+        "application/vnd.oasis.opendocument.text" => {
+            Err(ExtractError::Unsupported("OpenDocument text (.odt)".into()))
+        }
+        "application/vnd.oasis.opendocument.presentation" => Err(ExtractError::Unsupported(
+            "OpenDocument presentation (.odp)".into(),
+        )),
+        "application/epub+zip" => Err(ExtractError::Unsupported("EPUB".into())),
+        _ if hint.is(&["zip"], &["application/zip"]) => {
+            Err(ExtractError::Unsupported("zip archive".into()))
+        }
+        _ => Err(ExtractError::Unrecognised {
+            name: file_name.to_owned(),
+        }),
+    }
+}
+
+/// Legacy Office files share one container format; its stream names tell them apart.
+fn sniff_compound_file(bytes: &[u8]) -> Result<DocumentKind, ExtractError> {
+    let file = cfb::CompoundFile::open(Cursor::new(bytes))
+        .map_err(|error| ExtractError::corrupt("Office", error))?;
+    let has = |name: &str| file.is_stream(name);
+    if has("/EncryptedPackage") {
+        Err(ExtractError::Encrypted("Office document"))
+    } else if has("/Workbook") || has("/Book") {
+        Ok(DocumentKind::Xls)
+    } else if has("/WordDocument") {
+        Err(ExtractError::Unsupported(
+            "Legacy Word (.doc); save it as .docx".into(),
+        ))
+    } else if has("/PowerPoint Document") {
+        Err(ExtractError::Unsupported(
+            "Legacy PowerPoint (.ppt); save it as .pptx".into(),
+        ))
+    } else {
+        Err(ExtractError::Unsupported("Legacy Office".into()))
+    }
+}
+
+/// Text in any encoding has almost no control characters; binary data has many.
+/// NUL bytes are tolerated (text with stray NULs is still text) unless they dominate
+/// without the alternating pattern of UTF-16.
+fn looks_like_text(sample: &[u8]) -> bool {
+    if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
+        return true;
+    }
+    let mut controls = 0usize;
+    let mut nul_even = 0usize;
+    let mut nul_odd = 0usize;
+    for (i, &b) in sample.iter().enumerate() {
+        match b {
+            0 if i % 2 == 0 => nul_even += 1,
+            0 => nul_odd += 1,
+            b'\t' | b'\n' | b'\r' | 0x0C | 0x1B => {}
+            0x01..=0x1F | 0x7F => controls += 1,
+            _ => {}
+        }
+    }
+    let nuls = nul_even + nul_odd;
+    let others = sample.len() - nuls;
+    if others == 0 || controls * 50 > others {
+        return false;
+    }
+    let utf16_like = nul_even.max(nul_odd) * 10 >= nuls * 9;
+    nuls * 10 <= sample.len() * 3 || utf16_like
+}
+
+fn text_kind(bytes: &[u8], hint: &Hint) -> DocumentKind {
+    if hint.is(
+        &["md", "markdown", "mdown", "mkd"],
+        &["text/markdown", "text/x-markdown"],
+    ) {
+        return DocumentKind::Markdown;
+    }
+    if hint.is(&["csv", "tsv"], &["text/csv", "text/tab-separated-values"]) {
+        return DocumentKind::Csv;
+    }
+    let start = first_text(bytes);
+    let lower: String = start
+        .chars()
+        .take(256)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if lower.starts_with("<!doctype html")
+        || lower.starts_with("<html")
+        || lower.starts_with("<head")
+        || lower.starts_with("<body")
+        || hint.is(
+            &["html", "htm", "xhtml"],
+            &["text/html", "application/xhtml+xml"],
+        )
+    {
+        return DocumentKind::Html;
+    }
+    if hint.is(&["json"], &["application/json"]) {
+        return DocumentKind::Json;
+    }
+    let end = bytes.trim_ascii_end().last().copied();
+    if (lower.starts_with('{') && end == Some(b'}'))
+        || (lower.starts_with('[') && end == Some(b']'))
+    {
+        return DocumentKind::Json;
+    }
+    DocumentKind::Text
+}
+
+/// The first few hundred bytes as text, without a BOM, NULs or leading whitespace.
+fn first_text(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(512)];
+    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    let text: String = String::from_utf8_lossy(head)
+        .chars()
+        .filter(|&c| c != '\0')
+        .collect();
+    text.trim_start().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_wins_over_the_name() {
+        assert_eq!(
+            sniff(b"%PDF-1.7\n...", "notes.txt", None).unwrap(),
+            DocumentKind::Pdf
+        );
+        assert_eq!(
+            sniff(b"just some words", "scan.pdf", Some("application/pdf")).unwrap(),
+            DocumentKind::Text
+        );
+        assert_eq!(
+            sniff(b"<!DOCTYPE html><p>hi</p>", "page.txt", None).unwrap(),
+            DocumentKind::Html
+        );
+    }
+
+    #[test]
+    fn the_name_chooses_between_text_formats() {
+        assert_eq!(
+            sniff(b"# Title\n\nbody", "README.md", None).unwrap(),
+            DocumentKind::Markdown
+        );
+        assert_eq!(
+            sniff(b"a,b\n1,2\n", "data.csv", None).unwrap(),
+            DocumentKind::Csv
+        );
+        assert_eq!(
+            sniff(b"a,b\n1,2\n", "upload", Some("text/csv; charset=utf-8")).unwrap(),
+            DocumentKind::Csv
+        );
+        assert_eq!(
+            sniff(b"{\"a\": 1}", "blob", None).unwrap(),
+            DocumentKind::Json
+        );
+    }
+
+    #[test]
+    fn random_bytes_named_pdf_are_refused_as_not_a_pdf() {
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let bytes: Vec<u8> = (0..4096)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 24) as u8
+            })
+            .collect();
+        let error = sniff(&bytes, "report.pdf", Some("application/pdf")).unwrap_err();
+        assert!(matches!(error, ExtractError::Unrecognised { .. }));
+        assert!(error.to_string().contains("not a PDF file"), "{error}");
+    }
+
+    #[test]
+    fn text_with_stray_nul_bytes_and_utf16_are_still_text() {
+        assert_eq!(
+            sniff(b"hello\0 world\0", "a.txt", None).unwrap(),
+            DocumentKind::Text
+        );
+        let utf16: Vec<u8> = "hello world"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        assert_eq!(sniff(&utf16, "a.txt", None).unwrap(), DocumentKind::Text);
+    }
+
+    #[test]
+    fn images_are_recognised_and_unsupported_ones_named() {
+        assert_eq!(
+            sniff(b"\x89PNG\r\n\x1a\n....", "x", None).unwrap(),
+            DocumentKind::Png
+        );
+        assert_eq!(
+            sniff(&[0xFF, 0xD8, 0xFF, 0xE0], "x", None).unwrap(),
+            DocumentKind::Jpeg
+        );
+        assert_eq!(sniff(b"II*\0....", "x", None).unwrap(), DocumentKind::Tiff);
+        let gif = sniff(b"GIF89a....", "x.gif", None).unwrap_err();
+        assert_eq!(gif.to_string(), "GIF image files are not supported");
+    }
+
+    #[test]
+    fn an_empty_file_is_refused() {
+        assert!(matches!(
+            sniff(b"", "a.pdf", None),
+            Err(ExtractError::Empty)
+        ));
+    }
+}
