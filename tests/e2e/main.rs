@@ -7,6 +7,7 @@ mod data_api_wire;
 mod dependency_policy;
 mod embedding_generator;
 mod fetch;
+mod file_processor;
 mod ingest;
 mod knowledge;
 mod migrations;

@@ -43,9 +43,9 @@ def test_every_function_crate_has_exactly_its_function_resource(template):
 
 
 def test_a_crate_without_a_function_resource_is_reported(template):
-    crates = {**tc.crates(), "file-processor": ["file-processor"]}
+    crates = {**tc.crates(), "chat-stream": ["chat-stream"]}
     assert tc.check_functions_match_crates(template, crates) == [
-        "functions/file-processor: no AWS::Serverless::Function builds ['file-processor']"]
+        "functions/chat-stream: no AWS::Serverless::Function builds ['chat-stream']"]
 
 
 def test_a_function_whose_binary_has_no_crate_is_reported(template):

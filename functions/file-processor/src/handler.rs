@@ -24,7 +24,10 @@ struct ItemRequest {
     item_id: Uuid,
 }
 
-pub async fn handle(event: SqsEvent, deps: &Deps<'_>) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+pub async fn handle(
+    event: SqsEvent,
+    deps: &Deps<'_>,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
     Ok(sqs::process_batch(event, 2, |message| process_message(message, deps)).await)
 }
 
@@ -35,16 +38,22 @@ async fn process_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), App
         return Ok(());
     }
     let work: Vec<Work> = if body.get("Records").is_some() {
-        let event: S3Event = serde_json::from_value(body).map_err(|e| AppError::validation(format!("Malformed S3 notification: {e}")))?;
+        let event: S3Event = serde_json::from_value(body)
+            .map_err(|e| AppError::validation(format!("Malformed S3 notification: {e}")))?;
         event
             .records
             .into_iter()
-            .filter(|r| r.event_name.as_deref().is_some_and(|n| n.starts_with("ObjectCreated:")))
+            .filter(|r| {
+                r.event_name
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with("ObjectCreated:"))
+            })
             .filter_map(|r| r.s3.object.key)
             .map(Work::Key)
             .collect()
     } else {
-        let request: ItemRequest = serde_json::from_value(body).map_err(|e| AppError::validation(format!("Malformed message: {e}")))?;
+        let request: ItemRequest = serde_json::from_value(body)
+            .map_err(|e| AppError::validation(format!("Malformed message: {e}")))?;
         vec![Work::Item(request.item_id)]
     };
     let last_try = sqs::receive_count(&message) >= deps.max_receive_count;

@@ -11,29 +11,16 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{NewChunk, Stored, fail, start_processing, store_chunks};
+use crate::chunk::{ChunkConfig, chunk_document};
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
+use crate::extract::{Extracted, Limits, Page, extract_document};
 use crate::fetch::{FetchPolicy, fetch};
 use crate::knowledge::ObjectKey;
 use crate::ports::{ObjectStore, Queue};
 
 /// Chunk ids per embedding message: 250 ids are ~10 KB, far under SQS's 256 KB.
 pub const IDS_PER_MESSAGE: usize = 250;
-
-/// Text of one page (slide, sheet...), numbered from 1.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageText {
-    pub number: u32,
-    pub text: String,
-}
-
-/// What extraction found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ExtractedText {
-    pub pages: Vec<PageText>,
-    /// No text layer (scanned PDF, image): the document needs OCR.
-    pub needs_ocr: bool,
-}
 
 /// Why a document cannot be read, in words for the person who uploaded it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -47,12 +34,68 @@ pub trait TextExtractor: Send + Sync {
         bytes: &[u8],
         file_name: &str,
         content_type: Option<&str>,
-    ) -> Result<ExtractedText, Unreadable>;
+    ) -> Result<Extracted, Unreadable>;
 }
 
-/// Cuts pages into chunks for embedding and citation.
+/// Cuts an extracted document into chunks for embedding and citation.
 pub trait Chunker: Send + Sync {
-    fn chunk(&self, pages: &[PageText]) -> Vec<NewChunk>;
+    fn chunk(&self, document: &Extracted) -> Result<Vec<NewChunk>, Unreadable>;
+}
+
+/// The extractor of [`crate::extract`]: type sniffed from the bytes, every limit enforced.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentExtractor {
+    pub limits: Limits,
+}
+
+impl TextExtractor for DocumentExtractor {
+    fn extract(
+        &self,
+        bytes: &[u8],
+        file_name: &str,
+        content_type: Option<&str>,
+    ) -> Result<Extracted, Unreadable> {
+        extract_document(bytes, file_name, content_type, &self.limits)
+            .map_err(|e| Unreadable(sentence(&e.to_string())))
+    }
+}
+
+/// The chunker of [`crate::chunk`]: token-aware, following headings, with overlap.
+#[derive(Debug, Clone, Default)]
+pub struct TokenChunker {
+    pub config: ChunkConfig,
+}
+
+impl Chunker for TokenChunker {
+    fn chunk(&self, document: &Extracted) -> Result<Vec<NewChunk>, Unreadable> {
+        let chunks = chunk_document(document, &self.config)
+            .map_err(|e| Unreadable(sentence(&e.to_string())))?;
+        Ok(chunks
+            .into_iter()
+            .map(|c| NewChunk {
+                content: c.text,
+                page_start: i32::try_from(c.page_start).ok(),
+                page_end: i32::try_from(c.page_end).ok(),
+                heading_path: c.heading_path,
+                token_count: i32::try_from(c.token_count).unwrap_or(i32::MAX),
+                content_hash: c.content_hash,
+            })
+            .collect())
+    }
+}
+
+/// An error message as a sentence: capitalised, ending with a full stop.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 /// What became of one object.
@@ -163,7 +206,7 @@ impl Pipeline<'_> {
             let chunks = if extracted.needs_ocr {
                 Vec::new()
             } else {
-                chunker.chunk(&extracted.pages)
+                chunker.chunk(&extracted)?
             };
             Ok::<_, Unreadable>((extracted, chunks))
         })
@@ -207,7 +250,7 @@ impl Pipeline<'_> {
 }
 
 /// SHA-256 of the extracted text, page by page: the same document hashes the same.
-pub fn document_hash(pages: &[PageText]) -> String {
+pub fn document_hash(pages: &[Page]) -> String {
     let mut hasher = Sha256::new();
     for page in pages {
         hasher.update(page.number.to_le_bytes());
