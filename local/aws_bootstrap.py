@@ -13,12 +13,15 @@ from botocore.exceptions import ClientError
 
 PREFIX = os.environ.get("STUDIO_RESOURCE_PREFIX", "studio")
 BUCKET = f"{PREFIX}-documents-local"
-# queue name -> (visibility timeout seconds, maxReceiveCount)
+# Locally a failed message comes back after this many seconds (AWS: 6x the consumer's
+# timeout, see infra/template.yaml), so retries and the DLQ can be watched in minutes.
+VISIBILITY = os.environ.get("STUDIO_QUEUE_VISIBILITY_SECS", "20")
+# queue name -> maxReceiveCount
 QUEUES = {
-    "file-processing": (900, 3),
-    "embedding": (900, 3),
-    "ocr-completion": (900, 3),
-    "assistant-runs": (900, 3),
+    "file-processing": 3,
+    "embedding": 3,
+    "ocr-completion": 3,
+    "assistant-runs": 3,
 }
 
 
@@ -54,18 +57,34 @@ def main():
 
     sqs = client("sqs")
     queues = {}
-    for name, (visibility, max_receives) in QUEUES.items():
+    for name, max_receives in QUEUES.items():
         dlq_url = sqs.create_queue(QueueName=f"{PREFIX}-{name}-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         url = sqs.create_queue(QueueName=f"{PREFIX}-{name}")["QueueUrl"]
         sqs.set_queue_attributes(
             QueueUrl=url,
             Attributes={
-                "VisibilityTimeout": str(visibility),
+                "VisibilityTimeout": VISIBILITY,
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(max_receives)}),
             },
         )
         queues[name] = {"url": url, "dlqUrl": dlq_url}
+
+    # Uploads notify the file-processing queue, as the template's bucket notification does.
+    arn = sqs.get_queue_attributes(QueueUrl=queues["file-processing"]["url"], AttributeNames=["QueueArn"])
+    s3.put_bucket_notification_configuration(
+        Bucket=BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [
+                {
+                    "Id": "FileProcessing",
+                    "QueueArn": arn["Attributes"]["QueueArn"],
+                    "Events": ["s3:ObjectCreated:*"],
+                    "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "repositories/"}]}},
+                }
+            ]
+        },
+    )
 
     sm = client("secretsmanager")
     database_secret = ensure_secret(sm, f"{PREFIX}/database", json.dumps({"username": "postgres", "password": ""}))

@@ -4,5 +4,6 @@
 
 pub mod data_api;
 pub mod front_door;
+pub mod runner;
 pub mod runtime_api;
 pub mod stack;

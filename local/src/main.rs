@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use studio_local::stack::{self, Options};
 
-const USAGE: &str = "usage: studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--no-moto] [--no-seed] [--ready-file PATH]";
+const USAGE: &str = "usage:
+  studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--front-door-port N]
+            [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
+  studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,6 +22,7 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     match args.next().as_deref() {
         Some("up") => up(args.collect()).await,
+        Some("token") => token(args.collect()),
         _ => anyhow::bail!("{USAGE}"),
     }
 }
@@ -48,6 +52,8 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
             "--data-api-port" => options.data_api_port = value()?.parse()?,
             "--moto-port" => options.moto_port = value()?.parse()?,
             "--ready-file" => ready_file = Some(PathBuf::from(value()?)),
+            "--front-door-port" => options.front_door_port = value()?.parse()?,
+            "--no-functions" => options.functions = false,
             "--no-moto" => options.moto = false,
             "--no-seed" => options.seed = false,
             other => anyhow::bail!("unknown option {other}\n{USAGE}"),
@@ -72,6 +78,30 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints a token for a seeded user (by e-mail), signed with the stack's dev key.
+#[allow(clippy::print_stdout)]
+fn token(args: Vec<String>) -> anyhow::Result<()> {
+    let mut options = Options::for_checkout(&checkout_root()?);
+    let mut email = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--state-dir" => options.state_dir = args.next().context("--state-dir needs a value")?.into(),
+            other => email = Some(other.to_owned()),
+        }
+    }
+    let email = email.context(USAGE)?;
+    let (sub, _, name, _, _) = stack::seed::DEMO_USERS
+        .iter()
+        .find(|u| u.1 == email)
+        .with_context(|| format!("{email} is not a seeded user; seeded: admin@, staff@, student@example.com"))?;
+    let key_file = options.state_dir.join("dev-jwt.key");
+    anyhow::ensure!(key_file.exists(), "no dev key at {}: start the stack first", key_file.display());
+    let key = studio_local::front_door::DevKey::load_or_create(&key_file)?;
+    println!("{}", key.mint(sub, &email, Some(name), 12)?);
+    Ok(())
+}
+
 #[allow(clippy::print_stdout)]
 fn print_summary(stack: &stack::Stack, options: &Options) {
     println!(
@@ -83,6 +113,12 @@ fn print_summary(stack: &stack::Stack, options: &Options) {
         println!(
             "  PostgreSQL    postgres://postgres@127.0.0.1:{}/{}",
             options.pg_port, options.database
+        );
+    }
+    if let Some(functions) = &stack.functions {
+        println!(
+            "  API           http://{} (token: studio token staff@example.com)",
+            functions.front_door
         );
     }
     if options.moto {

@@ -1,6 +1,7 @@
 //! `studio up`: installs what is missing, starts PostgreSQL, the Data API server and moto,
 //! applies the migrations through db-init, seeds demo data, and prints the endpoints.
 
+pub mod functions;
 pub mod moto;
 pub mod postgres;
 pub mod process;
@@ -32,6 +33,11 @@ pub struct Options {
     pub database_url: Option<String>,
     pub moto: bool,
     pub seed: bool,
+    /// Run the functions (needs moto): api behind the front door, queue consumers.
+    pub functions: bool,
+    pub front_door_port: u16,
+    /// The checkout, where function binaries are built from.
+    pub root: PathBuf,
 }
 
 impl Options {
@@ -58,6 +64,9 @@ impl Options {
                 .filter(|u| !u.is_empty()),
             moto: true,
             seed: true,
+            functions: true,
+            front_door_port: port("STUDIO_FRONT_DOOR_PORT", 3000),
+            root: root.to_owned(),
         }
     }
 }
@@ -66,6 +75,7 @@ impl Options {
 #[derive(Debug)]
 pub struct Stack {
     services: Vec<Service>,
+    pub functions: Option<functions::Functions>,
     /// Held while the stack runs, so a second `studio up` on the same folder is refused.
     _lock: std::fs::File,
     pub data_api: DataApiServer,
@@ -210,8 +220,17 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         seed::seed(&db).await.context("seeding demo data failed")?;
     }
 
+    let functions = if options.functions && options.moto {
+        let functions = functions::start(&options.root, &options.state_dir, options.front_door_port, &env).await?;
+        env.extend(functions.env.iter().cloned());
+        Some(functions)
+    } else {
+        None
+    };
+
     let stack = Stack {
         services: std::mem::take(services),
+        functions,
         _lock: lock,
         data_api,
         env,
@@ -265,11 +284,15 @@ async fn migrate(db: &shared::data_api::DataApi) -> anyhow::Result<()> {
 
 impl Stack {
     pub fn pids(&self) -> Vec<u32> {
-        self.services.iter().filter_map(Service::id).collect()
+        let functions = self.functions.iter().flat_map(functions::Functions::pids);
+        self.services.iter().filter_map(Service::id).chain(functions).collect()
     }
 
     /// Stops every process, newest first.
     pub async fn stop(mut self) {
+        if let Some(functions) = self.functions.take() {
+            functions.stop().await;
+        }
         while let Some(service) = self.services.pop() {
             service.stop(Duration::from_secs(15)).await;
         }

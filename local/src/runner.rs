@@ -1,0 +1,188 @@
+//! The local runner: each function's own binary behind its own Runtime API (one warm
+//! process, as a Lambda sandbox), SQS event source mappings that poll moto and honour
+//! partial batch responses, and the front door for the api function.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use serde_json::{Value, json};
+
+use crate::front_door::Invoke;
+use crate::runtime_api::{FunctionProcess, RuntimeApi};
+
+/// A function running under the runner.
+#[derive(Debug)]
+pub struct Function {
+    pub name: String,
+    pub api: Arc<RuntimeApi>,
+    process: FunctionProcess,
+}
+
+impl Function {
+    /// Starts `binary` and waits for it to ask for work.
+    pub async fn start(name: &str, binary: &Path, env: &[(String, String)]) -> anyhow::Result<Self> {
+        let mut api = RuntimeApi::start().await?;
+        api.timeout = Duration::from_secs(300);
+        let mut env = env.to_vec();
+        env.push(("AWS_LAMBDA_FUNCTION_NAME".to_owned(), name.to_owned()));
+        let mut process = api
+            .spawn_function(binary, &env)
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let init = api
+            .wait_ready(&mut process, Duration::from_secs(30))
+            .await
+            .map_err(|e| anyhow::anyhow!("{name} did not start: {e}"))?;
+        tracing::info!(function = name, init_ms = init.as_millis() as u64, "Function ready");
+        Ok(Self {
+            name: name.to_owned(),
+            api: Arc::new(api),
+            process,
+        })
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
+    pub async fn stop(mut self) {
+        self.process.kill().await;
+    }
+}
+
+#[async_trait]
+impl Invoke for RuntimeApi {
+    async fn invoke(&self, payload: &Value) -> Result<Value, String> {
+        RuntimeApi::invoke(self, payload).await.map_err(|e| e.to_string())
+    }
+}
+
+/// Where the function binaries are: next to the running `studio` binary (same profile).
+pub fn binaries_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    Ok(exe.parent().context("the studio binary has no folder")?.to_owned())
+}
+
+/// Builds the workspace's binaries with the profile `studio` itself was built with, when
+/// run from a checkout (a no-op when they are up to date). The whole workspace, not just
+/// the functions: building a subset resolves other features and rebuilds dependencies.
+pub async fn build_functions(root: &Path) -> anyhow::Result<()> {
+    if !root.join("Cargo.toml").exists() {
+        return Ok(());
+    }
+    let release = binaries_dir()?.ends_with("release");
+    let mut command = tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command.current_dir(root).args(["build", "--quiet", "--workspace", "--bins"]);
+    if release {
+        command.arg("--release");
+    }
+    let status = command.status().await.context("cannot run cargo build for the functions")?;
+    anyhow::ensure!(status.success(), "building the functions failed");
+    Ok(())
+}
+
+/// Polls a queue like a Lambda event source mapping: batches of up to `batch_size`
+/// messages go to the function as an `SqsEvent`; what it does not report as failed is
+/// deleted, the failures reappear after the visibility timeout (and moto's redrive moves
+/// them to the DLQ after maxReceiveCount).
+pub fn map_queue(sqs: aws_sdk_sqs::Client, queue_url: String, batch_size: i32, function: Arc<RuntimeApi>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let arn = queue_arn(&queue_url);
+        loop {
+            if let Err(error) = poll_once(&sqs, &queue_url, &arn, batch_size, &function).await {
+                tracing::warn!(queue = %queue_url, error = %error, "Polling failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    })
+}
+
+/// `arn:aws:sqs:us-east-1:123456789012:name` for moto's `http://host/123456789012/name`.
+fn queue_arn(url: &str) -> String {
+    let mut parts = url.rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    let account = parts.next().unwrap_or("123456789012");
+    format!("arn:aws:sqs:us-east-1:{account}:{name}")
+}
+
+async fn poll_once(sqs: &aws_sdk_sqs::Client, url: &str, arn: &str, batch_size: i32, function: &RuntimeApi) -> anyhow::Result<()> {
+    let received = sqs
+        .receive_message()
+        .queue_url(url)
+        .max_number_of_messages(batch_size.clamp(1, 10))
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::All)
+        .send()
+        .await?;
+    let messages = received.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: serde_json::Map<String, Value> = m
+                .attributes
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.as_str().to_owned(), json!(v)))
+                .collect();
+            json!({
+                "messageId": m.message_id,
+                "receiptHandle": m.receipt_handle,
+                "body": m.body,
+                "attributes": attributes,
+                "messageAttributes": {},
+                "md5OfBody": m.md5_of_body,
+                "eventSource": "aws:sqs",
+                "eventSourceARN": arn,
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    let failed: Vec<String> = match function.invoke(&json!({ "Records": records })).await {
+        Ok(response) => response["batchItemFailures"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_owned))
+            .collect(),
+        // The whole invocation failed: every message comes back, as on Lambda.
+        Err(error) => {
+            tracing::warn!(queue = %url, error = %error, "Batch failed");
+            messages.iter().filter_map(|m| m.message_id.clone()).collect()
+        }
+    };
+    let done: Vec<DeleteMessageBatchRequestEntry> = messages
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.message_id.as_ref().is_none_or(|id| !failed.contains(id)))
+        .filter_map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .set_receipt_handle(m.receipt_handle.clone())
+                .build()
+                .ok()
+        })
+        .collect();
+    if !done.is_empty() {
+        sqs.delete_message_batch().queue_url(url).set_entries(Some(done)).send().await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn moto_queue_urls_map_to_arns() {
+        assert_eq!(
+            queue_arn("http://127.0.0.1:4566/123456789012/studio-embedding"),
+            "arn:aws:sqs:us-east-1:123456789012:studio-embedding"
+        );
+    }
+}

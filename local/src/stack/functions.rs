@@ -1,0 +1,89 @@
+//! The stack's functions: api behind the front door, file-processor and
+//! embedding-generator behind event source mappings of their queues.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::front_door::{self, DevKey};
+use crate::runner::{self, Function};
+
+const FUNCTIONS: &[&str] = &["api", "file-processor", "embedding-generator"];
+
+/// Running functions and the tasks that feed them; stopped by [`Functions::stop`].
+#[derive(Debug)]
+pub struct Functions {
+    functions: Vec<Function>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    pub front_door: SocketAddr,
+    /// Variables for clients of the front door.
+    pub env: Vec<(String, String)>,
+}
+
+fn value<'a>(env: &'a [(String, String)], name: &str) -> anyhow::Result<&'a str> {
+    env.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .ok_or_else(|| anyhow::anyhow!("{name} is missing from the stack's environment"))
+}
+
+fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
+    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
+    let config = aws_sdk_sqs::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("local", "local", None, None, "studio-local"))
+        .build();
+    aws_sdk_sqs::Client::from_conf(config)
+}
+
+/// Builds (if needed) and starts every function with the stack's environment.
+pub async fn start(root: &Path, state_dir: &Path, front_door_port: u16, env: &[(String, String)]) -> anyhow::Result<Functions> {
+    runner::build_functions(root).await?;
+    let dir = runner::binaries_dir()?;
+    let mut function_env = env.to_vec();
+    function_env.extend([
+        ("EMBEDDING_PROVIDER".to_owned(), std::env::var("EMBEDDING_PROVIDER").unwrap_or_else(|_| "offline".to_owned())),
+        ("RUST_LOG".to_owned(), std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned())),
+    ]);
+    let mut functions = Vec::new();
+    for name in FUNCTIONS {
+        functions.push(Function::start(name, &dir.join(name), &function_env).await?);
+    }
+    let sqs = sqs_client(value(env, "AWS_ENDPOINT_URL_SQS")?);
+    let api = Arc::clone(&functions[0].api);
+    let tasks = vec![
+        runner::map_queue(sqs.clone(), value(env, "FILE_PROCESSING_QUEUE_URL")?.to_owned(), 5, Arc::clone(&functions[1].api)),
+        runner::map_queue(sqs, value(env, "EMBEDDING_QUEUE_URL")?.to_owned(), 10, Arc::clone(&functions[2].api)),
+    ];
+    let key_file = state_dir.join("dev-jwt.key");
+    let key = DevKey::load_or_create(&key_file)?;
+    let (front_door, door) = front_door::start(SocketAddr::from((Ipv4Addr::LOCALHOST, front_door_port)), key, api).await?;
+    let mut all_tasks = tasks;
+    all_tasks.push(door);
+    Ok(Functions {
+        functions,
+        tasks: all_tasks,
+        front_door,
+        env: vec![
+            ("STUDIO_API_URL".to_owned(), format!("http://{front_door}")),
+            ("STUDIO_DEV_KEY_FILE".to_owned(), key_file.display().to_string()),
+        ],
+    })
+}
+
+impl Functions {
+    pub fn pids(&self) -> Vec<u32> {
+        self.functions.iter().filter_map(Function::pid).collect()
+    }
+
+    pub async fn stop(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for function in self.functions {
+            function.stop().await;
+        }
+    }
+}
