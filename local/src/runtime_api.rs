@@ -155,6 +155,8 @@ impl RuntimeApi {
             .map_or(name, |(_, v)| v.clone());
         *lock(&self.shared.function_arn) =
             format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}");
+        // A new process has a new init to wait for.
+        self.shared.ready.send_replace(None);
         let mut command = Command::new(binary);
         command
             .env("AWS_LAMBDA_RUNTIME_API", self.address())
