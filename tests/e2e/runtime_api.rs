@@ -82,10 +82,12 @@ async fn db_init_binary_reports_status_then_migrates_through_the_runtime_api() {
     assert_eq!(names(&status["data"]["applied"]), expected);
     assert_eq!(status["data"]["pending"], json!([]));
 
-    let logs = function.logs().join("\n");
     assert!(
-        logs.contains("Migrations done"),
-        "db-init logs its outcome: {logs}"
+        function
+            .wait_for_log("Migrations done", Duration::from_secs(5))
+            .await,
+        "db-init logs its outcome: {:?}",
+        function.logs()
     );
 }
 

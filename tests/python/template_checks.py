@@ -370,3 +370,17 @@ def check_migrations_run_every_deploy(template):
     if not found:
         problems.append("no Custom::DatabaseMigrations resource")
     return problems
+
+
+def check_fixtures_are_loaded(template, root=ROOT):
+    """Some test (Rust or Python) loads each function's events/<binary>/ fixtures."""
+    own = {Path(__file__).name, "test_template.py"}  # these name fixtures without loading them
+    sources = [p.read_text(errors="replace") for folder in ("tests", "functions", "local")
+               for pattern in ("*.rs", "*.py") for p in (root / folder).rglob(pattern)
+               if "target" not in p.parts and p.name not in own]
+    problems = []
+    for name, fn in resources(template, FUNCTION).items():
+        needle = f"events/{binary(fn)}/"
+        if not any(needle in text for text in sources):
+            problems.append(f"{name}: no test loads {needle}*.json")
+    return problems

@@ -150,6 +150,14 @@ def test_an_sqs_consumer_without_an_sqs_fixture_is_reported(template):
         "FileProcessorFunction: no events/db-init/*.json has the SQS event shape"]
 
 
+def test_each_functions_fixtures_are_loaded_by_a_test(template):
+    assert tc.check_fixtures_are_loaded(template) == []
+    broken = copy.deepcopy(template)
+    broken["Resources"]["DbInitFunction"]["Metadata"]["BuildProperties"]["Binary"] = "ghost"
+    assert tc.check_fixtures_are_loaded(broken) == [
+        "DbInitFunction: no test loads events/ghost/*.json"]
+
+
 def test_migrations_run_when_the_schema_changes_and_on_demand(template):
     assert tc.check_migrations_run_every_deploy(template) == []
     broken = copy.deepcopy(template)

@@ -11,23 +11,27 @@
 //! # Ok(()) }
 //! ```
 
+mod handlers;
+mod process;
+
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path as UrlPath, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::io::BufReader;
+use tokio::process::Command;
 use tokio::sync::{mpsc, oneshot, watch};
+
+use handlers::{error, init_error, next, response};
+pub use process::FunctionProcess;
+use process::collect;
 
 const PREFIX: &str = "/2018-06-01/runtime";
 const ACCOUNT: &str = "123456789012";
@@ -83,15 +87,6 @@ impl std::fmt::Debug for RuntimeApi {
             .field("address", &self.address)
             .finish()
     }
-}
-
-/// A function's process, started by [`RuntimeApi::spawn_function`]; killed on drop.
-#[derive(Debug)]
-pub struct FunctionProcess {
-    child: Child,
-    pub name: String,
-    pub spawned_at: Instant,
-    logs: Arc<Mutex<Vec<String>>>,
 }
 
 impl RuntimeApi {
@@ -155,6 +150,8 @@ impl RuntimeApi {
             .map_or(name, |(_, v)| v.clone());
         *lock(&self.shared.function_arn) =
             format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}");
+        // A new process has a new init to wait for.
+        self.shared.ready.send_replace(None);
         let mut command = Command::new(binary);
         command
             .env("AWS_LAMBDA_RUNTIME_API", self.address())
@@ -173,17 +170,25 @@ impl RuntimeApi {
         let spawned_at = Instant::now();
         let mut child = command.spawn()?;
         let logs = Arc::new(Mutex::new(Vec::new()));
+        let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
-            tokio::spawn(collect(BufReader::new(out), Arc::clone(&logs)));
+            readers.push(tokio::spawn(collect(
+                BufReader::new(out),
+                Arc::clone(&logs),
+            )));
         }
         if let Some(err) = child.stderr.take() {
-            tokio::spawn(collect(BufReader::new(err), Arc::clone(&logs)));
+            readers.push(tokio::spawn(collect(
+                BufReader::new(err),
+                Arc::clone(&logs),
+            )));
         }
         Ok(FunctionProcess {
             child,
             name,
             spawned_at,
             logs,
+            readers,
         })
     }
 
@@ -196,24 +201,35 @@ impl RuntimeApi {
     ) -> Result<Duration, InvokeError> {
         let mut ready = self.shared.ready.subscribe();
         let spawned_at = function.spawned_at;
-        let logs = Arc::clone(&function.logs);
         let child = &mut function.child;
         let outcome = tokio::time::timeout(timeout, async move {
             tokio::select! {
                 state = ready.wait_for(Option::is_some) => match state.as_deref() {
-                    Ok(Some(Ok(at))) => Ok(at.duration_since(spawned_at)),
-                    Ok(Some(Err(reason))) => Err(InvokeError::Init(reason.clone())),
-                    _ => Err(InvokeError::Closed),
+                    Ok(Some(Ok(at))) => Ok(Ok(at.duration_since(spawned_at))),
+                    Ok(Some(Err(reason))) => Ok(Err(InvokeError::Init(reason.clone()))),
+                    _ => Ok(Err(InvokeError::Closed)),
                 },
-                status = child.wait() => Err(InvokeError::Init(format!(
-                    "the process exited ({}) before asking for work: {}",
-                    status.map_or_else(|e| e.to_string(), |s| s.to_string()),
-                    lock(&logs).join("\n")
-                ))),
+                status = child.wait() => Err(status),
             }
         })
         .await;
-        outcome.unwrap_or(Err(InvokeError::Timeout))
+        let Ok(outcome) = outcome else {
+            return Err(InvokeError::Timeout);
+        };
+        match outcome {
+            Ok(ready) => ready,
+            Err(status) => {
+                // The process is gone: let the readers reach the end of its output first.
+                for reader in function.readers.drain(..) {
+                    let _ = tokio::time::timeout(Duration::from_secs(2), reader).await;
+                }
+                Err(InvokeError::Init(format!(
+                    "the process exited ({}) before asking for work: {}",
+                    status.map_or_else(|e| e.to_string(), |s| s.to_string()),
+                    function.logs().join("\n")
+                )))
+            }
+        }
     }
 
     /// Sends `payload` to the function and waits for its answer.
@@ -250,138 +266,6 @@ impl Drop for RuntimeApi {
     }
 }
 
-impl FunctionProcess {
-    pub fn pid(&self) -> Option<u32> {
-        self.child.id()
-    }
-
-    /// Peak resident memory so far (`VmHWM` from `/proc/<pid>/status`), in KiB.
-    pub fn peak_rss_kib(&self) -> Option<u64> {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()?)).ok()?;
-        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-        line.split_whitespace().nth(1)?.parse().ok()
-    }
-
-    /// Every line the function has written to stdout and stderr so far.
-    pub fn logs(&self) -> Vec<String> {
-        lock(&self.logs).clone()
-    }
-
-    pub async fn kill(&mut self) {
-        let _ = self.child.kill().await;
-    }
-}
-
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-async fn collect(
-    reader: BufReader<impl tokio::io::AsyncRead + Unpin>,
-    logs: Arc<Mutex<Vec<String>>>,
-) {
-    let mut lines = reader.lines();
-    while let Ok(Some(line)) = lines.next_line().await {
-        lock(&logs).push(line);
-    }
-}
-
-async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    shared.ready.send_if_modified(|state| {
-        let first = state.is_none();
-        if first {
-            *state = Some(Ok(Instant::now()));
-        }
-        first
-    });
-    let Some(pending) = shared.queue.lock().await.recv().await else {
-        return (StatusCode::GONE, HeaderMap::new(), Bytes::new());
-    };
-    let deadline_ms = pending
-        .deadline
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let trace = format!(
-        "Root=1-{:08x}-{};Parent={};Sampled=0",
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        &uuid::Uuid::new_v4().simple().to_string()[..24],
-        &uuid::Uuid::new_v4().simple().to_string()[..16],
-    );
-    let arn = lock(&shared.function_arn).clone();
-    let mut headers = HeaderMap::new();
-    for (name, value) in [
-        ("lambda-runtime-aws-request-id", pending.request_id),
-        ("lambda-runtime-deadline-ms", deadline_ms.to_string()),
-        ("lambda-runtime-invoked-function-arn", arn),
-        ("lambda-runtime-trace-id", trace),
-        ("content-type", "application/json".to_owned()),
-    ] {
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.insert(name, value);
-        }
-    }
-    (StatusCode::OK, headers, pending.payload)
-}
-
-fn finish(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
-    match lock(&shared.waiting).remove(id) {
-        Some(done) => {
-            let _ = done.send(outcome);
-            StatusCode::ACCEPTED
-        }
-        None => StatusCode::BAD_REQUEST,
-    }
-}
-
-async fn response(
-    State(shared): State<Arc<Shared>>,
-    UrlPath(id): UrlPath<String>,
-    body: Bytes,
-) -> StatusCode {
-    finish(&shared, &id, Ok(body))
-}
-
-/// The `errorType` / `errorMessage` a runtime posts, falling back to the error-type header.
-fn diagnostic(headers: &HeaderMap, body: &[u8]) -> (String, String) {
-    let json: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let text = |key: &str| json.get(key).and_then(Value::as_str).map(str::to_owned);
-    let header = headers
-        .get("lambda-runtime-function-error-type")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    (
-        text("errorType").or(header).unwrap_or_default(),
-        text("errorMessage").unwrap_or_else(|| String::from_utf8_lossy(body).into_owned()),
-    )
-}
-
-async fn error(
-    State(shared): State<Arc<Shared>>,
-    UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let (error_type, error_message) = diagnostic(&headers, &body);
-    finish(
-        &shared,
-        &id,
-        Err(InvokeError::Function {
-            error_type,
-            error_message,
-        }),
-    )
-}
-
-async fn init_error(
-    State(shared): State<Arc<Shared>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> StatusCode {
-    let (error_type, error_message) = diagnostic(&headers, &body);
-    shared
-        .ready
-        .send_replace(Some(Err(format!("{error_type}: {error_message}"))));
-    StatusCode::ACCEPTED
 }
