@@ -86,7 +86,9 @@ fn token(args: Vec<String>) -> anyhow::Result<()> {
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--state-dir" => options.state_dir = args.next().context("--state-dir needs a value")?.into(),
+            "--state-dir" => {
+                options.state_dir = args.next().context("--state-dir needs a value")?.into()
+            }
             other => email = Some(other.to_owned()),
         }
     }
@@ -94,9 +96,15 @@ fn token(args: Vec<String>) -> anyhow::Result<()> {
     let (sub, _, name, _, _) = stack::seed::DEMO_USERS
         .iter()
         .find(|u| u.1 == email)
-        .with_context(|| format!("{email} is not a seeded user; seeded: admin@, staff@, student@example.com"))?;
+        .with_context(|| {
+            format!("{email} is not a seeded user; seeded: admin@, staff@, student@example.com")
+        })?;
     let key_file = options.state_dir.join("dev-jwt.key");
-    anyhow::ensure!(key_file.exists(), "no dev key at {}: start the stack first", key_file.display());
+    anyhow::ensure!(
+        key_file.exists(),
+        "no dev key at {}: start the stack first",
+        key_file.display()
+    );
     let key = studio_local::front_door::DevKey::load_or_create(&key_file)?;
     println!("{}", key.mint(sub, &email, Some(name), 12)?);
     Ok(())

@@ -24,9 +24,15 @@ pub struct Function {
 
 impl Function {
     /// Starts `binary` and waits for it to ask for work.
-    pub async fn start(name: &str, binary: &Path, env: &[(String, String)]) -> anyhow::Result<Self> {
+    pub async fn start(
+        name: &str,
+        binary: &Path,
+        env: &[(String, String)],
+        log_dir: &Path,
+    ) -> anyhow::Result<Self> {
         let mut api = RuntimeApi::start().await?;
         api.timeout = Duration::from_secs(300);
+        api.log_dir = Some(log_dir.to_owned());
         let mut env = env.to_vec();
         env.push(("AWS_LAMBDA_FUNCTION_NAME".to_owned(), name.to_owned()));
         let mut process = api
@@ -36,7 +42,11 @@ impl Function {
             .wait_ready(&mut process, Duration::from_secs(30))
             .await
             .map_err(|e| anyhow::anyhow!("{name} did not start: {e}"))?;
-        tracing::info!(function = name, init_ms = init.as_millis() as u64, "Function ready");
+        tracing::info!(
+            function = name,
+            init_ms = init.as_millis() as u64,
+            "Function ready"
+        );
         Ok(Self {
             name: name.to_owned(),
             api: Arc::new(api),
@@ -56,30 +66,42 @@ impl Function {
 #[async_trait]
 impl Invoke for RuntimeApi {
     async fn invoke(&self, payload: &Value) -> Result<Value, String> {
-        RuntimeApi::invoke(self, payload).await.map_err(|e| e.to_string())
+        RuntimeApi::invoke(self, payload)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
 /// Where the function binaries are: next to the running `studio` binary (same profile).
 pub fn binaries_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    Ok(exe.parent().context("the studio binary has no folder")?.to_owned())
+    Ok(exe
+        .parent()
+        .context("the studio binary has no folder")?
+        .to_owned())
 }
 
 /// Builds the workspace's binaries with the profile `studio` itself was built with, when
 /// run from a checkout (a no-op when they are up to date). The whole workspace, not just
 /// the functions: building a subset resolves other features and rebuilds dependencies.
 pub async fn build_functions(root: &Path) -> anyhow::Result<()> {
-    if !root.join("Cargo.toml").exists() {
+    // Tests run the stack from inside `cargo test`, which holds the build lock.
+    if !root.join("Cargo.toml").exists() || std::env::var_os("STUDIO_SKIP_BUILD").is_some() {
         return Ok(());
     }
     let release = binaries_dir()?.ends_with("release");
-    let mut command = tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
-    command.current_dir(root).args(["build", "--quiet", "--workspace", "--bins"]);
+    let mut command =
+        tokio::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()));
+    command
+        .current_dir(root)
+        .args(["build", "--quiet", "--workspace", "--bins"]);
     if release {
         command.arg("--release");
     }
-    let status = command.status().await.context("cannot run cargo build for the functions")?;
+    let status = command
+        .status()
+        .await
+        .context("cannot run cargo build for the functions")?;
     anyhow::ensure!(status.success(), "building the functions failed");
     Ok(())
 }
@@ -88,7 +110,12 @@ pub async fn build_functions(root: &Path) -> anyhow::Result<()> {
 /// messages go to the function as an `SqsEvent`; what it does not report as failed is
 /// deleted, the failures reappear after the visibility timeout (and moto's redrive moves
 /// them to the DLQ after maxReceiveCount).
-pub fn map_queue(sqs: aws_sdk_sqs::Client, queue_url: String, batch_size: i32, function: Arc<RuntimeApi>) -> tokio::task::JoinHandle<()> {
+pub fn map_queue(
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    batch_size: i32,
+    function: Arc<RuntimeApi>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let arn = queue_arn(&queue_url);
         loop {
@@ -108,7 +135,13 @@ fn queue_arn(url: &str) -> String {
     format!("arn:aws:sqs:us-east-1:{account}:{name}")
 }
 
-async fn poll_once(sqs: &aws_sdk_sqs::Client, url: &str, arn: &str, batch_size: i32, function: &RuntimeApi) -> anyhow::Result<()> {
+async fn poll_once(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    arn: &str,
+    batch_size: i32,
+    function: &RuntimeApi,
+) -> anyhow::Result<()> {
     let received = sqs
         .receive_message()
         .queue_url(url)
@@ -153,7 +186,10 @@ async fn poll_once(sqs: &aws_sdk_sqs::Client, url: &str, arn: &str, batch_size: 
         // The whole invocation failed: every message comes back, as on Lambda.
         Err(error) => {
             tracing::warn!(queue = %url, error = %error, "Batch failed");
-            messages.iter().filter_map(|m| m.message_id.clone()).collect()
+            messages
+                .iter()
+                .filter_map(|m| m.message_id.clone())
+                .collect()
         }
     };
     let done: Vec<DeleteMessageBatchRequestEntry> = messages
@@ -169,7 +205,11 @@ async fn poll_once(sqs: &aws_sdk_sqs::Client, url: &str, arn: &str, batch_size: 
         })
         .collect();
     if !done.is_empty() {
-        sqs.delete_message_batch().queue_url(url).set_entries(Some(done)).send().await?;
+        sqs.delete_message_batch()
+            .queue_url(url)
+            .set_entries(Some(done))
+            .send()
+            .await?;
     }
     Ok(())
 }

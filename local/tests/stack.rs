@@ -58,7 +58,7 @@ struct Count {
     n: i64,
 }
 
-async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16)) -> Duration {
+async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16)) -> Duration {
     let ready = state.join("ready");
     let _ = std::fs::remove_file(&ready);
     let started = Instant::now();
@@ -69,9 +69,12 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16)) -> D
         .args(["--pg-port", &ports.0.to_string()])
         .args(["--data-api-port", &ports.1.to_string()])
         .args(["--moto-port", &ports.2.to_string()])
+        .args(["--front-door-port", &ports.3.to_string()])
         .arg("--ready-file")
         .arg(&ready)
         .env_remove("STUDIO_DATABASE_URL")
+        // The function binaries were built before the tests; cargo's lock is held now.
+        .env("STUDIO_SKIP_BUILD", "1")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .kill_on_drop(true)
@@ -137,8 +140,8 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16)) -> D
     let pid = studio.id().unwrap();
     let children = children_of(pid);
     assert!(
-        children.len() >= 2,
-        "postgres and moto run under studio: {children:?}"
+        children.len() >= 5,
+        "postgres, moto and the three functions run under studio: {children:?}"
     );
     let status = Command::new("kill")
         .args(["-INT", &pid.to_string()])
@@ -166,7 +169,7 @@ async fn the_stack_starts_from_nothing_restarts_on_its_data_and_ctrl_c_leaves_no
     let state = std::env::temp_dir().join(format!("studio-stack-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state).unwrap();
-    let ports = (free_port(), free_port(), free_port());
+    let ports = (free_port(), free_port(), free_port(), free_port());
     let first = start_query_and_interrupt(&state, ports).await;
     let second = start_query_and_interrupt(&state, ports).await;
     eprintln!("stack up from an empty state folder in {first:?}, again in {second:?}");

@@ -2,7 +2,6 @@
 //! or `{"itemId": ...}` (reprocess, URL items). Each object goes through the pipeline; bad
 //! files end as `failed` items, not as retries. Keys that are not ours are refused.
 
-use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Deserialize;
 use serde_json::Value;
@@ -16,6 +15,30 @@ pub struct Deps<'a> {
     pub pipeline: Pipeline<'a>,
     /// The queue's `maxReceiveCount`: the delivery after which SQS moves a message to the DLQ.
     pub max_receive_count: u32,
+}
+
+/// The parts of an S3 event notification this function reads (S3 sends more; moto less).
+#[derive(Debug, Deserialize)]
+struct Notification {
+    #[serde(rename = "Records")]
+    records: Vec<NotificationRecord>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct NotificationRecord {
+    event_name: String,
+    s3: NotifiedObject,
+}
+
+#[derive(Debug, Deserialize)]
+struct NotifiedObject {
+    object: NotifiedKey,
+}
+
+#[derive(Debug, Deserialize)]
+struct NotifiedKey {
+    key: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -38,18 +61,13 @@ async fn process_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), App
         return Ok(());
     }
     let work: Vec<Work> = if body.get("Records").is_some() {
-        let event: S3Event = serde_json::from_value(body)
+        let event: Notification = serde_json::from_value(body)
             .map_err(|e| AppError::validation(format!("Malformed S3 notification: {e}")))?;
         event
             .records
             .into_iter()
-            .filter(|r| {
-                r.event_name
-                    .as_deref()
-                    .is_some_and(|n| n.starts_with("ObjectCreated:"))
-            })
-            .filter_map(|r| r.s3.object.key)
-            .map(Work::Key)
+            .filter(|r| r.event_name.starts_with("ObjectCreated:"))
+            .map(|r| Work::Key(r.s3.object.key))
             .collect()
     } else {
         let request: ItemRequest = serde_json::from_value(body)

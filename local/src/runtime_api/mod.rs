@@ -79,6 +79,8 @@ pub struct RuntimeApi {
     server: tokio::task::JoinHandle<()>,
     /// How long an invocation may run (sent as `Lambda-Runtime-Deadline-Ms`).
     pub timeout: Duration,
+    /// Where each function's output goes, as `<name>.log`, besides the recent lines kept.
+    pub log_dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for RuntimeApi {
@@ -121,6 +123,7 @@ impl RuntimeApi {
             sender,
             server,
             timeout: Duration::from_secs(60),
+            log_dir: None,
         })
     }
 
@@ -170,17 +173,28 @@ impl RuntimeApi {
         let spawned_at = Instant::now();
         let mut child = command.spawn()?;
         let logs = Arc::new(Mutex::new(Vec::new()));
+        let file = match &self.log_dir {
+            Some(dir) => Some(Arc::new(Mutex::new(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join(format!("{name}.log")))?,
+            ))),
+            None => None,
+        };
         let mut readers = Vec::new();
         if let Some(out) = child.stdout.take() {
             readers.push(tokio::spawn(collect(
                 BufReader::new(out),
                 Arc::clone(&logs),
+                file.clone(),
             )));
         }
         if let Some(err) = child.stderr.take() {
             readers.push(tokio::spawn(collect(
                 BufReader::new(err),
                 Arc::clone(&logs),
+                file,
             )));
         }
         Ok(FunctionProcess {

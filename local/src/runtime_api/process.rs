@@ -56,12 +56,24 @@ impl FunctionProcess {
     }
 }
 
+/// Lines kept in memory per process; older ones are dropped (the log file keeps all).
+const KEPT_LINES: usize = 2000;
+
 pub(super) async fn collect(
     reader: BufReader<impl tokio::io::AsyncRead + Unpin>,
     logs: Arc<Mutex<Vec<String>>>,
+    file: Option<Arc<Mutex<std::fs::File>>>,
 ) {
+    use std::io::Write;
     let mut lines = reader.lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        lock(&logs).push(line);
+        if let Some(file) = &file {
+            let _ = writeln!(lock(file), "{line}");
+        }
+        let mut logs = lock(&logs);
+        if logs.len() >= KEPT_LINES {
+            logs.drain(..KEPT_LINES / 2);
+        }
+        logs.push(line);
     }
 }

@@ -33,33 +33,65 @@ fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("local", "local", None, None, "studio-local"))
+        .credentials_provider(Credentials::new(
+            "local",
+            "local",
+            None,
+            None,
+            "studio-local",
+        ))
         .build();
     aws_sdk_sqs::Client::from_conf(config)
 }
 
 /// Builds (if needed) and starts every function with the stack's environment.
-pub async fn start(root: &Path, state_dir: &Path, front_door_port: u16, env: &[(String, String)]) -> anyhow::Result<Functions> {
+pub async fn start(
+    root: &Path,
+    state_dir: &Path,
+    front_door_port: u16,
+    env: &[(String, String)],
+) -> anyhow::Result<Functions> {
     runner::build_functions(root).await?;
     let dir = runner::binaries_dir()?;
     let mut function_env = env.to_vec();
     function_env.extend([
-        ("EMBEDDING_PROVIDER".to_owned(), std::env::var("EMBEDDING_PROVIDER").unwrap_or_else(|_| "offline".to_owned())),
-        ("RUST_LOG".to_owned(), std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned())),
+        (
+            "EMBEDDING_PROVIDER".to_owned(),
+            std::env::var("EMBEDDING_PROVIDER").unwrap_or_else(|_| "offline".to_owned()),
+        ),
+        (
+            "RUST_LOG".to_owned(),
+            std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
+        ),
     ]);
     let mut functions = Vec::new();
     for name in FUNCTIONS {
-        functions.push(Function::start(name, &dir.join(name), &function_env).await?);
+        functions.push(Function::start(name, &dir.join(name), &function_env, state_dir).await?);
     }
     let sqs = sqs_client(value(env, "AWS_ENDPOINT_URL_SQS")?);
     let api = Arc::clone(&functions[0].api);
     let tasks = vec![
-        runner::map_queue(sqs.clone(), value(env, "FILE_PROCESSING_QUEUE_URL")?.to_owned(), 5, Arc::clone(&functions[1].api)),
-        runner::map_queue(sqs, value(env, "EMBEDDING_QUEUE_URL")?.to_owned(), 10, Arc::clone(&functions[2].api)),
+        runner::map_queue(
+            sqs.clone(),
+            value(env, "FILE_PROCESSING_QUEUE_URL")?.to_owned(),
+            5,
+            Arc::clone(&functions[1].api),
+        ),
+        runner::map_queue(
+            sqs,
+            value(env, "EMBEDDING_QUEUE_URL")?.to_owned(),
+            10,
+            Arc::clone(&functions[2].api),
+        ),
     ];
     let key_file = state_dir.join("dev-jwt.key");
     let key = DevKey::load_or_create(&key_file)?;
-    let (front_door, door) = front_door::start(SocketAddr::from((Ipv4Addr::LOCALHOST, front_door_port)), key, api).await?;
+    let (front_door, door) = front_door::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, front_door_port)),
+        key,
+        api,
+    )
+    .await?;
     let mut all_tasks = tasks;
     all_tasks.push(door);
     Ok(Functions {
@@ -68,7 +100,10 @@ pub async fn start(root: &Path, state_dir: &Path, front_door_port: u16, env: &[(
         front_door,
         env: vec![
             ("STUDIO_API_URL".to_owned(), format!("http://{front_door}")),
-            ("STUDIO_DEV_KEY_FILE".to_owned(), key_file.display().to_string()),
+            (
+                "STUDIO_DEV_KEY_FILE".to_owned(),
+                key_file.display().to_string(),
+            ),
         ],
     })
 }

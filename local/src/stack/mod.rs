@@ -221,7 +221,13 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
     }
 
     let functions = if options.functions && options.moto {
-        let functions = functions::start(&options.root, &options.state_dir, options.front_door_port, &env).await?;
+        let functions = functions::start(
+            &options.root,
+            &options.state_dir,
+            options.front_door_port,
+            &env,
+        )
+        .await?;
         env.extend(functions.env.iter().cloned());
         Some(functions)
     } else {
@@ -285,7 +291,11 @@ async fn migrate(db: &shared::data_api::DataApi) -> anyhow::Result<()> {
 impl Stack {
     pub fn pids(&self) -> Vec<u32> {
         let functions = self.functions.iter().flat_map(functions::Functions::pids);
-        self.services.iter().filter_map(Service::id).chain(functions).collect()
+        self.services
+            .iter()
+            .filter_map(Service::id)
+            .chain(functions)
+            .collect()
     }
 
     /// Stops every process, newest first.
