@@ -3,7 +3,8 @@
 //! where the text position jumps. lopdf's own `extract_text` ignores the positioning
 //! operators (`Td`, `Tm`), gluing lines together, and skips form XObjects.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::rc::Rc;
 
 use lopdf::content::Content;
 use lopdf::{Dictionary, Document, Encoding, Object, ObjectId};
@@ -17,7 +18,15 @@ const MAX_OPERATIONS_PER_PAGE: usize = 2_000_000;
 const MAX_STREAM_BYTES: usize = 64 * 1024 * 1024;
 
 /// The text of one page; content that cannot be read yields what was read before it.
-pub(super) fn page_text(doc: &Document, page_id: ObjectId) -> String {
+/// Fonts decoded once per document, by object id: pages usually share their fonts, and
+/// decoding a ToUnicode map again for every page would repeat the same work.
+pub(super) type FontCache<'a> = HashMap<ObjectId, Option<Rc<Font<'a>>>>;
+
+pub(super) fn page_text<'a>(
+    doc: &'a Document,
+    page_id: ObjectId,
+    cache: &mut FontCache<'a>,
+) -> String {
     let content = doc
         .get_page_content_with_limit(page_id, MAX_STREAM_BYTES)
         .unwrap_or_default();
@@ -34,13 +43,14 @@ pub(super) fn page_text(doc: &Document, page_id: ObjectId) -> String {
         .collect();
     let mut fonts = Fonts::default();
     for dict in &dicts {
-        fonts.add_from(doc, dict);
+        fonts.add_from(doc, dict, cache);
     }
     let xobjects = dicts
         .iter()
         .find_map(|dict| dict_entry(doc, dict, b"XObject"));
     let mut walker = Walker {
         doc,
+        cache,
         out: String::new(),
         operations: 0,
         path: HashSet::new(),
@@ -50,7 +60,7 @@ pub(super) fn page_text(doc: &Document, page_id: ObjectId) -> String {
 }
 
 /// A font's decoder and enough metrics to tell where a word ends.
-struct Font<'a> {
+pub(super) struct Font<'a> {
     encoding: Encoding<'a>,
     first_char: i64,
     widths: Vec<f64>,
@@ -76,39 +86,60 @@ impl Font<'_> {
     }
 }
 
+impl<'a> Font<'a> {
+    fn load(doc: &'a Document, font: &'a Dictionary) -> Option<Self> {
+        let encoding = font
+            .get_font_encoding_with_limit(doc, MAX_STREAM_BYTES)
+            .ok()?;
+        let number = |key: &[u8]| font.get(key).ok().and_then(|o| as_number(doc, o));
+        let widths = match font.get(b"Widths").ok().map(|o| resolve(doc, o)) {
+            Some(Object::Array(items)) => items
+                .iter()
+                .map(|o| as_number(doc, o).unwrap_or(0.0))
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(Self {
+            encoding,
+            first_char: number(b"FirstChar").unwrap_or(0.0) as i64,
+            widths,
+            two_byte: font.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Type0"),
+        })
+    }
+}
+
+/// The fonts a content stream can select, by resource name.
 #[derive(Default)]
-struct Fonts<'a>(BTreeMap<Vec<u8>, Font<'a>>);
+struct Fonts<'a>(BTreeMap<Vec<u8>, Rc<Font<'a>>>);
 
 impl<'a> Fonts<'a> {
-    fn add_from(&mut self, doc: &'a Document, resources: &'a Dictionary) {
+    fn add_from(
+        &mut self,
+        doc: &'a Document,
+        resources: &'a Dictionary,
+        cache: &mut FontCache<'a>,
+    ) {
         let Some(fonts) = dict_entry(doc, resources, b"Font") else {
             return;
         };
         for (name, value) in fonts.iter() {
+            if self.0.contains_key(name) {
+                continue;
+            }
             let font = match value {
-                Object::Reference(id) => doc.get_dictionary(*id).ok(),
-                Object::Dictionary(dict) => Some(dict),
+                Object::Reference(id) => cache
+                    .entry(*id)
+                    .or_insert_with(|| {
+                        let dict = doc.get_dictionary(*id).ok()?;
+                        Font::load(doc, dict).map(Rc::new)
+                    })
+                    .clone(),
+                Object::Dictionary(dict) => Font::load(doc, dict).map(Rc::new),
                 _ => None,
             };
-            let Some(font) = font else { continue };
-            let Ok(encoding) = font.get_font_encoding_with_limit(doc, MAX_STREAM_BYTES) else {
-                continue;
-            };
-            let number = |key: &[u8]| font.get(key).ok().and_then(|o| as_number(doc, o));
-            let widths = match font.get(b"Widths").ok().map(|o| resolve(doc, o)) {
-                Some(Object::Array(items)) => items
-                    .iter()
-                    .map(|o| as_number(doc, o).unwrap_or(0.0))
-                    .collect(),
-                _ => Vec::new(),
-            };
-            let two_byte = font.get(b"Subtype").and_then(Object::as_name).ok() == Some(b"Type0");
-            self.0.entry(name.clone()).or_insert(Font {
-                encoding,
-                first_char: number(b"FirstChar").unwrap_or(0.0) as i64,
-                widths,
-                two_byte,
-            });
+            if let Some(font) = font {
+                self.0.insert(name.clone(), font);
+            }
         }
     }
 }
@@ -117,8 +148,9 @@ impl<'a> Fonts<'a> {
 type Matrix = [f64; 6];
 const IDENTITY: Matrix = [1.0, 0.0, 0.0, 1.0, 0.0, 0.0];
 
-struct Walker<'a> {
+struct Walker<'a, 'c> {
     doc: &'a Document,
+    cache: &'c mut FontCache<'a>,
     out: String,
     operations: usize,
     path: HashSet<ObjectId>,
@@ -135,7 +167,7 @@ struct TextState<'f, 'a> {
     last_end: Option<(f64, f64)>,
 }
 
-impl<'a> Walker<'a> {
+impl<'a> Walker<'a, '_> {
     fn walk(
         &mut self,
         content: &[u8],
@@ -173,7 +205,8 @@ impl<'a> Walker<'a> {
                     state.font = operands
                         .first()
                         .and_then(|o| o.as_name().ok())
-                        .and_then(|name| fonts.0.get(name));
+                        .and_then(|name| fonts.0.get(name))
+                        .map(Rc::as_ref);
                     state.size = num(1);
                 }
                 "TL" => state.leading = num(0),
@@ -235,7 +268,7 @@ impl<'a> Walker<'a> {
             let resources = dict_entry(self.doc, &stream.dict, b"Resources");
             let mut own = Fonts::default();
             if let Some(resources) = resources {
-                own.add_from(self.doc, resources);
+                own.add_from(self.doc, resources, self.cache);
             }
             let own_xobjects = resources.and_then(|r| dict_entry(self.doc, r, b"XObject"));
             let fonts = if own.0.is_empty() { fonts } else { &own };

@@ -119,7 +119,7 @@ pub fn sniff(
         return Err(ExtractError::Unsupported("WebP image".into()));
     }
     if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
-        return sniff_zip(bytes, &hint, file_name);
+        return sniff_zip(bytes, &hint);
     }
     if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
         return sniff_compound_file(bytes);
@@ -157,7 +157,7 @@ impl Hint {
     }
 }
 
-fn sniff_zip(bytes: &[u8], hint: &Hint, file_name: &str) -> Result<DocumentKind, ExtractError> {
+fn sniff_zip(bytes: &[u8], hint: &Hint) -> Result<DocumentKind, ExtractError> {
     let mut archive = match zip::ZipArchive::new(Cursor::new(bytes)) {
         Ok(archive) => archive,
         Err(error) => {
@@ -204,12 +204,7 @@ fn sniff_zip(bytes: &[u8], hint: &Hint, file_name: &str) -> Result<DocumentKind,
             "OpenDocument presentation (.odp)".into(),
         )),
         "application/epub+zip" => Err(ExtractError::Unsupported("EPUB".into())),
-        _ if hint.is(&["zip"], &["application/zip"]) => {
-            Err(ExtractError::Unsupported("zip archive".into()))
-        }
-        _ => Err(ExtractError::Unrecognised {
-            name: file_name.to_owned(),
-        }),
+        _ => Err(ExtractError::Unsupported("zip archive".into())),
     }
 }
 
@@ -279,10 +274,11 @@ fn text_kind(bytes: &[u8], hint: &Hint) -> DocumentKind {
         .take(256)
         .collect::<String>()
         .to_ascii_lowercase();
-    if lower.starts_with("<!doctype html")
-        || lower.starts_with("<html")
-        || lower.starts_with("<head")
-        || lower.starts_with("<body")
+    let markup = lower.starts_with('<')
+        && ["<!doctype html", "<html", "<head", "<body"]
+            .iter()
+            .any(|tag| lower.contains(tag));
+    if markup
         || hint.is(
             &["html", "htm", "xhtml"],
             &["text/html", "application/xhtml+xml"],
@@ -329,6 +325,15 @@ mod tests {
         );
         assert_eq!(
             sniff(b"<!DOCTYPE html><p>hi</p>", "page.txt", None).unwrap(),
+            DocumentKind::Html
+        );
+        assert_eq!(
+            sniff(
+                b"\xEF\xBB\xBF<!-- saved page -->\n<html><body>hi",
+                "page",
+                None
+            )
+            .unwrap(),
             DocumentKind::Html
         );
     }
