@@ -12,3 +12,4 @@ mod ingest;
 mod knowledge;
 mod migrations;
 mod runtime_api;
+mod through_the_stack;
