@@ -58,6 +58,16 @@ fn function_env() -> Vec<(String, String)> {
             ),
         ),
         ("DATABASE_NAME".into(), var("DATABASE_NAME", "studio")),
+        // What the other functions read at cold start; nothing is called at init.
+        ("DOCUMENTS_BUCKET".into(), "studio-documents-local".into()),
+        (
+            "FILE_PROCESSING_QUEUE_URL".into(),
+            "http://127.0.0.1:4566/123456789012/studio-file-processing".into(),
+        ),
+        (
+            "EMBEDDING_QUEUE_URL".into(),
+            "http://127.0.0.1:4566/123456789012/studio-embedding".into(),
+        ),
         ("AWS_ACCESS_KEY_ID".into(), "local".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
         ("RUST_LOG".into(), "warn".into()),
