@@ -4,9 +4,11 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use shared::data_api::{DataApi, RetryPolicy};
+use shared::auth::{self, Caller, Claims};
+use shared::data_api::{DataApi, Params, RetryPolicy};
 use studio_local::data_api::{DataApiServer, ServerConfig};
 use tokio_postgres::NoTls;
+use uuid::Uuid;
 
 pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:studio/database";
 pub const CLUSTER_ARN: &str = studio_local::stack::LOCAL_CLUSTER_ARN;
@@ -76,6 +78,49 @@ impl TestDb {
             .await
             .expect("migrate");
         t
+    }
+
+    /// A new team.
+    pub async fn team(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        self.db
+            .execute(
+                "INSERT INTO teams (id, name) VALUES (:id, :name)",
+                Params::new()
+                    .bind("id", id)
+                    .bind("name", format!("Team {id}")),
+            )
+            .await
+            .expect("create a team");
+        id
+    }
+
+    /// Signs `sub` in (creating the user, e-mail `<sub>@example.org`) with the studio role
+    /// `role`, as a member of `team`, and returns the caller as the domain sees it.
+    pub async fn member(&self, sub: &str, role: &str, team: Uuid) -> Caller {
+        let claims = Claims {
+            sub: sub.to_owned(),
+            email: Some(format!("{sub}@example.org")),
+            name: None,
+        };
+        let user = auth::resolve(&self.db, &claims).await.expect("sign in");
+        self.db
+            .execute(
+                "INSERT INTO user_roles (user_id, role_id) SELECT :user, id FROM roles WHERE name = :role",
+                Params::new().bind("user", user.user_id).bind("role", role),
+            )
+            .await
+            .expect("grant the role");
+        self.db
+            .execute(
+                "INSERT INTO team_members (team_id, user_id) VALUES (:team, :user)",
+                Params::new().bind("team", team).bind("user", user.user_id),
+            )
+            .await
+            .expect("join the team");
+        auth::resolve(&self.db, &claims)
+            .await
+            .expect("sign in again")
     }
 
     /// A direct PostgreSQL connection, to check what the Data API did.

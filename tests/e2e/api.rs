@@ -4,7 +4,6 @@
 use api::handler::{Deps, handle};
 use serde_json::{Value, json};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
-use shared::auth::{self, Claims};
 use shared::data_api::Params;
 use shared::embed::{HashingEmbedder, embed_chunks};
 use shared::ingest::{self, NewChunk};
@@ -24,28 +23,6 @@ async fn deps(t: &TestDb) -> Deps {
         processing: Box::new(SqsQueue::new(&sdk, &env("FILE_PROCESSING_QUEUE_URL"))),
         embedder: Box::new(HashingEmbedder::new(1024)),
     }
-}
-
-/// Signs up `sub` as `role` in `team`.
-async fn member(t: &TestDb, sub: &str, role: &str, team: Uuid) {
-    let claims = Claims {
-        sub: sub.into(),
-        email: Some(format!("{sub}@example.org")),
-        name: None,
-    };
-    let user = auth::resolve(&t.db, &claims).await.unwrap();
-    t.db.execute(
-        "INSERT INTO user_roles (user_id, role_id) SELECT :u, id FROM roles WHERE name = :r",
-        Params::new().bind("u", user.user_id).bind("r", role),
-    )
-    .await
-    .unwrap();
-    t.db.execute(
-        "INSERT INTO team_members (team_id, user_id) VALUES (:t, :u)",
-        Params::new().bind("t", team).bind("u", user.user_id),
-    )
-    .await
-    .unwrap();
 }
 
 /// The fixture event with another method, path, body, query and caller.
@@ -110,8 +87,8 @@ async fn a_member_creates_a_repository_uploads_pastes_searches_and_deletes() {
         .unwrap();
     }
     let (owner, outsider) = (format!("owner-{ours}"), format!("outsider-{theirs}"));
-    member(&t, &owner, "staff", ours).await;
-    member(&t, &outsider, "staff", theirs).await;
+    t.member(&owner, "staff", ours).await;
+    t.member(&outsider, "staff", theirs).await;
 
     // The fixture itself: POST /repositories.
     let (status, created) = call(
@@ -281,7 +258,7 @@ async fn bad_requests_get_readable_errors_and_no_claims_get_401() {
     .await
     .unwrap();
     let sub = format!("u-{team}");
-    member(&t, &sub, "staff", team).await;
+    t.member(&sub, "staff", team).await;
 
     let (status, body) = call(&deps, event("GET", "/repositories", None, None, None)).await;
     assert_eq!(

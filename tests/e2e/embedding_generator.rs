@@ -11,8 +11,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use embedding_generator::handler::{Deps, handle};
 use serde_json::{Value, json};
-use shared::auth::{self, Claims};
-use shared::data_api::Params;
 use shared::embed::{Embedder, HashingEmbedder, OpenAiEmbedder};
 use shared::ingest::{self, NewChunk};
 use shared::knowledge::{NewItem, NewRepository, items, repositories};
@@ -21,32 +19,8 @@ use uuid::Uuid;
 
 /// A repository with one item whose two chunks are stored and waiting for vectors.
 async fn stored_item(t: &TestDb) -> (Uuid, Vec<Uuid>, shared::auth::Caller) {
-    let team = Uuid::new_v4();
-    t.db.execute(
-        "INSERT INTO teams (id, name) VALUES (:id, 'T')",
-        Params::new().bind("id", team),
-    )
-    .await
-    .unwrap();
-    let claims = Claims {
-        sub: "s".into(),
-        email: Some("s@x.org".into()),
-        name: None,
-    };
-    let user = auth::resolve(&t.db, &claims).await.unwrap();
-    t.db.execute(
-        "INSERT INTO user_roles (user_id, role_id) SELECT :u, id FROM roles WHERE name = 'staff'",
-        Params::new().bind("u", user.user_id),
-    )
-    .await
-    .unwrap();
-    t.db.execute(
-        "INSERT INTO team_members (team_id, user_id) VALUES (:t, :u)",
-        Params::new().bind("t", team).bind("u", user.user_id),
-    )
-    .await
-    .unwrap();
-    let caller = auth::resolve(&t.db, &claims).await.unwrap();
+    let team = t.team().await;
+    let caller = t.member("s", "staff", team).await;
     let repository = repositories::create(
         &t.db,
         &caller,

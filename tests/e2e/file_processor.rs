@@ -7,7 +7,7 @@ use std::sync::Arc;
 use aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{Value, json};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
-use shared::auth::{self, Caller, Claims};
+use shared::auth::Caller;
 use shared::data_api::Params;
 use shared::embed::HashingEmbedder;
 use shared::fetch::FetchPolicy;
@@ -35,32 +35,8 @@ struct World {
 
 async fn world() -> World {
     let t = TestDb::migrated().await;
-    let team = Uuid::new_v4();
-    t.db.execute(
-        "INSERT INTO teams (id, name) VALUES (:id, 'T')",
-        Params::new().bind("id", team),
-    )
-    .await
-    .unwrap();
-    let claims = Claims {
-        sub: format!("u-{team}"),
-        email: Some(format!("u-{team}@x.org")),
-        name: None,
-    };
-    let user = auth::resolve(&t.db, &claims).await.unwrap();
-    t.db.execute(
-        "INSERT INTO user_roles (user_id, role_id) SELECT :u, id FROM roles WHERE name = 'staff'",
-        Params::new().bind("u", user.user_id),
-    )
-    .await
-    .unwrap();
-    t.db.execute(
-        "INSERT INTO team_members (team_id, user_id) VALUES (:t, :u)",
-        Params::new().bind("t", team).bind("u", user.user_id),
-    )
-    .await
-    .unwrap();
-    let caller = auth::resolve(&t.db, &claims).await.unwrap();
+    let team = t.team().await;
+    let caller = t.member(&format!("u-{team}"), "staff", team).await;
     let repository = repositories::create(
         &t.db,
         &caller,

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use shared::ErrorCode;
-use shared::auth::{self, Caller, Claims};
+use shared::auth::Caller;
 use shared::data_api::Params;
 use shared::embed::{Embedder, HashingEmbedder, embed_chunks};
 use shared::ingest::{self, NewChunk, Stored};
@@ -13,33 +13,9 @@ use shared::search::{self, Mode};
 use studio_tests::TestDb;
 use uuid::Uuid;
 
-async fn staff_in_new_team(t: &TestDb, email: &str) -> Caller {
-    let team = Uuid::new_v4();
-    t.db.execute(
-        "INSERT INTO teams (id, name) VALUES (:id, 'T')",
-        Params::new().bind("id", team),
-    )
-    .await
-    .unwrap();
-    let claims = Claims {
-        sub: email.to_owned(),
-        email: Some(email.to_owned()),
-        name: None,
-    };
-    let user = auth::resolve(&t.db, &claims).await.unwrap();
-    t.db.execute(
-        "INSERT INTO user_roles (user_id, role_id) SELECT :u, id FROM roles WHERE name = 'staff'",
-        Params::new().bind("u", user.user_id),
-    )
-    .await
-    .unwrap();
-    t.db.execute(
-        "INSERT INTO team_members (team_id, user_id) VALUES (:t, :u)",
-        Params::new().bind("t", team).bind("u", user.user_id),
-    )
-    .await
-    .unwrap();
-    auth::resolve(&t.db, &claims).await.unwrap()
+async fn staff_in_new_team(t: &TestDb, sub: &str) -> Caller {
+    let team = t.team().await;
+    t.member(sub, "staff", team).await
 }
 
 fn chunk(text: &str, page: i32, headings: &[&str]) -> NewChunk {

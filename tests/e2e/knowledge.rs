@@ -3,45 +3,11 @@
 
 use serde_json::json;
 use shared::ErrorCode;
-use shared::auth::{self, Caller, Claims};
+use shared::auth::{self, Claims};
 use shared::data_api::Params;
 use shared::knowledge::{Access, NewItem, NewRepository, items, repositories};
 use studio_tests::TestDb;
 use uuid::Uuid;
-
-/// Signs a user in (creating them) with `role`, as a member of `team`.
-async fn user(t: &TestDb, email: &str, role: &str, team: Uuid) -> Caller {
-    let claims = Claims {
-        sub: format!("sub-{email}"),
-        email: Some(email.to_owned()),
-        name: None,
-    };
-    let first = auth::resolve(&t.db, &claims).await.unwrap();
-    t.db.execute(
-        "INSERT INTO user_roles (user_id, role_id) SELECT :user, id FROM roles WHERE name = :role",
-        Params::new().bind("user", first.user_id).bind("role", role),
-    )
-    .await
-    .unwrap();
-    t.db.execute(
-        "INSERT INTO team_members (team_id, user_id) VALUES (:team, :user)",
-        Params::new().bind("team", team).bind("user", first.user_id),
-    )
-    .await
-    .unwrap();
-    auth::resolve(&t.db, &claims).await.unwrap()
-}
-
-async fn team(t: &TestDb, name: &str) -> Uuid {
-    let id = Uuid::new_v4();
-    t.db.execute(
-        "INSERT INTO teams (id, name) VALUES (:id, :name)",
-        Params::new().bind("id", id).bind("name", name),
-    )
-    .await
-    .unwrap();
-    id
-}
 
 fn repo(name: &str) -> NewRepository {
     NewRepository {
@@ -106,9 +72,9 @@ async fn a_first_sign_in_creates_the_user_once_and_links_an_invited_one() {
 #[tokio::test]
 async fn staff_create_repositories_students_may_not_and_names_are_unique_per_team() {
     let t = TestDb::migrated().await;
-    let team = team(&t, "Research").await;
-    let staff = user(&t, "staff@r.org", "staff", team).await;
-    let student = user(&t, "student@r.org", "student", team).await;
+    let team = t.team().await;
+    let staff = t.member("staff-r", "staff", team).await;
+    let student = t.member("student-r", "student", team).await;
     assert_eq!(staff.roles, vec!["staff"]);
     assert_eq!(staff.teams, vec![team]);
 
@@ -143,9 +109,9 @@ async fn staff_create_repositories_students_may_not_and_names_are_unique_per_tea
 #[tokio::test]
 async fn another_team_cannot_list_read_or_write_a_repository_unless_public_or_granted() {
     let t = TestDb::migrated().await;
-    let (ours, theirs) = (team(&t, "Ours").await, team(&t, "Theirs").await);
-    let owner = user(&t, "owner@ours.org", "staff", ours).await;
-    let outsider = user(&t, "outsider@theirs.org", "staff", theirs).await;
+    let (ours, theirs) = (t.team().await, t.team().await);
+    let owner = t.member("owner-ours", "staff", ours).await;
+    let outsider = t.member("outsider-theirs", "staff", theirs).await;
     let private = repositories::create(&t.db, &owner, &repo("Private"))
         .await
         .unwrap();
@@ -211,9 +177,9 @@ async fn another_team_cannot_list_read_or_write_a_repository_unless_public_or_gr
 #[tokio::test]
 async fn items_are_created_pending_under_their_key_and_only_their_team_sees_them() {
     let t = TestDb::migrated().await;
-    let (ours, theirs) = (team(&t, "Ours").await, team(&t, "Theirs").await);
-    let owner = user(&t, "owner@ours.org", "staff", ours).await;
-    let outsider = user(&t, "outsider@theirs.org", "administrator", theirs).await;
+    let (ours, theirs) = (t.team().await, t.team().await);
+    let owner = t.member("owner-ours", "staff", ours).await;
+    let outsider = t.member("outsider-theirs", "administrator", theirs).await;
     let repository = repositories::create(&t.db, &owner, &repo("Docs"))
         .await
         .unwrap();
