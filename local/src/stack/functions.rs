@@ -27,23 +27,6 @@ fn value<'a>(env: &'a [(String, String)], name: &str) -> anyhow::Result<&'a str>
         .ok_or_else(|| anyhow::anyhow!("{name} is missing from the stack's environment"))
 }
 
-fn sqs_client(endpoint: &str) -> aws_sdk_sqs::Client {
-    use aws_sdk_sqs::config::{BehaviorVersion, Credentials, Region};
-    let config = aws_sdk_sqs::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
-            "local",
-            "local",
-            None,
-            None,
-            "studio-local",
-        ))
-        .build();
-    aws_sdk_sqs::Client::from_conf(config)
-}
-
 /// Builds (if needed) and starts every function with the stack's environment.
 pub async fn start(
     root: &Path,
@@ -68,7 +51,10 @@ pub async fn start(
     for name in FUNCTIONS {
         functions.push(Function::start(name, &dir.join(name), &function_env, state_dir).await?);
     }
-    let sqs = sqs_client(value(env, "AWS_ENDPOINT_URL_SQS")?);
+    let sqs = aws_sdk_sqs::Client::new(&super::local_sdk_config(value(
+        env,
+        "AWS_ENDPOINT_URL_SQS",
+    )?));
     let api = Arc::clone(&functions[0].api);
     let tasks = vec![
         runner::map_queue(

@@ -84,23 +84,29 @@ pub struct Stack {
     pub started_in: Duration,
 }
 
-/// The real `aws-sdk-rdsdata` client pointed at a local Data API server, without SDK retries.
-pub fn sdk_client(endpoint: &str) -> aws_sdk_rdsdata::Client {
-    use aws_sdk_rdsdata::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-    let config = aws_sdk_rdsdata::Config::builder()
+/// SDK configuration for a local endpoint: fixed region and credentials, no SDK retries
+/// (our layers decide what to retry).
+pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
+    use aws_sdk_rdsdata::config::{Credentials, SharedCredentialsProvider};
+    aws_config::SdkConfig::builder()
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new(
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
             "local",
             "local",
             None,
             None,
             "studio-local",
-        ))
+        )))
         .retry_config(RetryConfig::disabled())
-        .build();
-    aws_sdk_rdsdata::Client::from_conf(config)
+        .build()
+}
+
+/// The real `aws-sdk-rdsdata` client pointed at a local Data API server.
+pub fn sdk_client(endpoint: &str) -> aws_sdk_rdsdata::Client {
+    aws_sdk_rdsdata::Client::new(&local_sdk_config(endpoint))
 }
 
 /// A Data API client for `database` on the local server.
