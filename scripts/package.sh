@@ -41,12 +41,19 @@ cargo lambda build --release "$arch_flag" --output-format zip --locked "${packag
 echo "Built ${#names[@]} function(s) for ${LAMBDA_ARCH:-arm64} in $(( $(date +%s) - started ))s"
 
 target=${CARGO_TARGET_DIR:-$root/target}
+# Zipped functions stay small so cold starts stay fast (and far from Lambda's 50 MB limit).
+limit=$((8 * 1024 * 1024))
 status=0
 for name in "${names[@]}"; do
   zip="$target/lambda/$name/bootstrap.zip"
   if [ -f "$zip" ]; then
-    awk -v n="$name" -v b="$(stat -c %s "$zip")" -v z="$zip" \
+    size=$(stat -c %s "$zip")
+    awk -v n="$name" -v b="$size" -v z="$zip" \
       'BEGIN { printf "%-24s %10d bytes  %6.2f MiB  %s\n", n, b, b / 1048576, z }'
+    if [ "$size" -gt "$limit" ]; then
+      echo "$name: the zip is over 8 MiB" >&2
+      status=1
+    fi
   else
     echo "$name: no $zip" >&2
     status=1

@@ -43,3 +43,7 @@ set +a
 
 cargo test --workspace --locked
 .local/venv/bin/python -m pytest -q tests/python
+
+# Every function packages as a Lambda zip under 8 MiB (x86_64 here, the same cargo-lambda
+# build `sam build` and scripts/package.sh run for arm64).
+PATH="$root/.local/venv/bin:$PATH" LAMBDA_ARCH=x86_64 scripts/package.sh
