@@ -8,7 +8,10 @@ use studio_local::stack::{self, Options};
 const USAGE: &str = "usage:
   studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--front-door-port N]
             [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
-  studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack";
+  studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack
+  studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
+  studio search <query> [--repo NAME] [--as EMAIL]
+  studio items [--repo NAME] [--as EMAIL]";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
     match args.next().as_deref() {
         Some("up") => up(args.collect()).await,
         Some("token") => token(args.collect()),
+        Some(verb @ ("ingest" | "search" | "items")) => people(verb, args.collect()).await,
         _ => anyhow::bail!("{USAGE}"),
     }
 }
@@ -76,6 +80,39 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
     tracing::info!("Stopping the stack");
     stack.stop().await;
     Ok(())
+}
+
+/// `ingest`, `search` and `items`, as the seeded user `--as` (staff by default).
+async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
+    let options = Options::for_checkout(&checkout_root()?);
+    let (mut repository, mut email, mut rest) = (
+        "Inbox".to_owned(),
+        "staff@example.com".to_owned(),
+        Vec::new(),
+    );
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--repo" => repository = args.next().context("--repo needs a name")?,
+            "--as" => email = args.next().context("--as needs an e-mail")?,
+            _ => rest.push(arg),
+        }
+    }
+    let api = studio_local::cli::Api::connect(&options.state_dir, &email)?;
+    match verb {
+        "ingest" => {
+            anyhow::ensure!(!rest.is_empty(), "{USAGE}");
+            let paths: Vec<PathBuf> = rest.into_iter().map(PathBuf::from).collect();
+            let all_done = studio_local::cli::ingest(&api, &repository, &paths).await?;
+            anyhow::ensure!(
+                all_done,
+                "some files did not complete (see the reasons above)"
+            );
+            Ok(())
+        }
+        "search" => studio_local::cli::search(&api, &repository, &rest.join(" ")).await,
+        _ => studio_local::cli::items(&api, &repository).await,
+    }
 }
 
 /// Prints a token for a seeded user (by e-mail), signed with the stack's dev key.

@@ -1,0 +1,309 @@
+//! The people-facing verbs of `studio`, over the running stack's HTTP API as a user would
+//! call it: `ingest` files and folders, `search`, list `items`.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde_json::{Value, json};
+
+use crate::front_door::DevKey;
+use crate::stack::seed::DEMO_USERS;
+
+/// An authenticated client of the stack's front door.
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    /// Signs in as the seeded user `email`, with the dev key and address in `state_dir`.
+    pub fn connect(state_dir: &Path, email: &str) -> anyhow::Result<Self> {
+        let (sub, _, name, _, _) = DEMO_USERS
+            .iter()
+            .find(|u| u.1 == email)
+            .with_context(|| format!("{email} is not a seeded user"))?;
+        let key_file = state_dir.join("dev-jwt.key");
+        anyhow::ensure!(
+            key_file.exists(),
+            "no dev key at {}: start the stack first",
+            key_file.display()
+        );
+        let env = std::fs::read_to_string(state_dir.join("stack.env"))
+            .context("the stack is not running")?;
+        let base = env
+            .lines()
+            .find_map(|l| l.strip_prefix("STUDIO_API_URL="))
+            .context("the stack runs without its functions (--no-functions)")?
+            .to_owned();
+        Ok(Self {
+            http: reqwest::Client::new(),
+            base,
+            token: DevKey::load_or_create(&key_file)?.mint(sub, email, Some(name), 1)?,
+        })
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply: Value = request.send().await?.json().await?;
+        if reply["isSuccess"] != true {
+            anyhow::bail!(
+                "{}",
+                reply["error"]["message"]
+                    .as_str()
+                    .unwrap_or("the request failed")
+            );
+        }
+        Ok(reply["data"].clone())
+    }
+
+    /// The id of the repository named `name`, created when `create` and missing.
+    async fn repository(&self, name: &str, create: bool) -> anyhow::Result<String> {
+        let all = self
+            .call(reqwest::Method::GET, "/repositories", None)
+            .await?;
+        let found = all.as_array().into_iter().flatten().find(|r| {
+            r["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        });
+        match (found, create) {
+            (Some(repository), _) => Ok(repository["id"].as_str().unwrap_or_default().to_owned()),
+            (None, true) => Ok(self
+                .call(
+                    reqwest::Method::POST,
+                    "/repositories",
+                    Some(json!({ "name": name })),
+                )
+                .await?["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()),
+            (None, false) => anyhow::bail!("no repository named {name:?}"),
+        }
+    }
+}
+
+fn files_under(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            inner.sort();
+            files.extend(files_under(&inner)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+/// Uploads every file, follows each until it is completed or failed, and prints a table.
+#[allow(clippy::print_stdout)]
+pub async fn ingest(api: &Api, repository: &str, paths: &[PathBuf]) -> anyhow::Result<bool> {
+    let repository = api.repository(repository, true).await?;
+    let files = files_under(paths)?;
+    let mut rows = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let name = file
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("file")
+            .to_owned();
+        let started = Instant::now();
+        let bytes =
+            std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+        let created = api
+            .call(
+                reqwest::Method::POST,
+                &format!("/repositories/{repository}/items"),
+                Some(json!({ "type": "file", "fileName": name, "sizeBytes": bytes.len() })),
+            )
+            .await;
+        let item = match created {
+            Ok(created) => {
+                let url = created["upload"]["url"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned();
+                api.http
+                    .put(url)
+                    .body(bytes)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                created["item"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            }
+            Err(error) => {
+                rows.push(vec![
+                    name,
+                    "refused".to_owned(),
+                    "-".to_owned(),
+                    "-".to_owned(),
+                    "0.0".to_owned(),
+                    error.to_string(),
+                ]);
+                continue;
+            }
+        };
+        let mut last = String::new();
+        let outcome = loop {
+            let now = api
+                .call(reqwest::Method::GET, &format!("/items/{item}"), None)
+                .await?;
+            let status = now["status"].as_str().unwrap_or_default().to_owned();
+            if status != last {
+                println!("[{}/{}] {name}: {status}", index + 1, files.len());
+                last = status.clone();
+            }
+            if status == "completed"
+                || status == "failed"
+                || started.elapsed() > Duration::from_secs(300)
+            {
+                break now;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        };
+        let text = |key: &str| match &outcome[key] {
+            Value::Null => "-".to_owned(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        rows.push(vec![
+            name,
+            text("status"),
+            text("pageCount"),
+            text("chunkCount"),
+            format!("{:.1}", started.elapsed().as_secs_f64()),
+            text("error"),
+        ]);
+    }
+    print_table(
+        &["file", "status", "pages", "chunks", "seconds", "reason"],
+        &rows,
+    );
+    Ok(rows.iter().all(|r| r[1] == "completed"))
+}
+
+/// Prints the best passages for `query` in a repository.
+#[allow(clippy::print_stdout)]
+pub async fn search(api: &Api, repository: &str, query: &str) -> anyhow::Result<()> {
+    let repository = api.repository(repository, false).await?;
+    let path = format!(
+        "/repositories/{repository}/search?q={}",
+        query.replace(' ', "+")
+    );
+    let hits = api.call(reqwest::Method::GET, &path, None).await?;
+    for (rank, hit) in hits.as_array().into_iter().flatten().enumerate() {
+        let headings: Vec<&str> = hit["headingPath"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        println!(
+            "{}. {} (page {}{}) score {:.4}\n   {}\n",
+            rank + 1,
+            hit["itemName"].as_str().unwrap_or_default(),
+            hit["pageStart"],
+            if headings.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", headings.join(" > "))
+            },
+            hit["score"].as_f64().unwrap_or_default(),
+            hit["excerpt"]
+                .as_str()
+                .unwrap_or_default()
+                .replace('\n', " ")
+                .chars()
+                .take(200)
+                .collect::<String>()
+        );
+    }
+    Ok(())
+}
+
+/// Lists a repository's items.
+pub async fn items(api: &Api, repository: &str) -> anyhow::Result<()> {
+    let repository = api.repository(repository, false).await?;
+    let items = api
+        .call(
+            reqwest::Method::GET,
+            &format!("/repositories/{repository}/items?limit=500"),
+            None,
+        )
+        .await?;
+    let text = |v: &Value| match v {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let rows: Vec<Vec<String>> = items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| {
+            vec![
+                text(&i["name"]),
+                text(&i["status"]),
+                text(&i["pageCount"]),
+                text(&i["chunkCount"]),
+                text(&i["embeddedCount"]),
+                text(&i["error"]),
+            ]
+        })
+        .collect();
+    print_table(
+        &["item", "status", "pages", "chunks", "embedded", "reason"],
+        &rows,
+    );
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)]
+fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+    let widths: Vec<usize> = headers
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            rows.iter()
+                .map(|r| r[i].chars().count().min(60))
+                .chain([h.len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{:<w$}", c.chars().take(60).collect::<String>(), w = *w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    println!(
+        "\n{}",
+        line(headers.iter().map(|h| (*h).to_owned()).collect())
+    );
+    for row in rows {
+        println!("{}", line(row.clone()));
+    }
+}
