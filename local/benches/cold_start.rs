@@ -131,7 +131,7 @@ async fn main() {
 
     let mut report = Vec::new();
     let mut table = String::from(
-        "| Function | init p50 | init p99 | peak RSS after init p50 | first invoke p50 | peak RSS after first invoke p99 | binary (x86_64) | zip (arm64) |\n|---|---|---|---|---|---|---|---|\n",
+        "| Function | init p50 | init p99 | peak RSS after init p50 | first invoke p50 | peak RSS after first invoke p99 | binary (x86_64) | zip |\n|---|---|---|---|---|---|---|---|\n",
     );
     for name in &functions {
         let binary = target.join("release").join(name);
