@@ -195,10 +195,8 @@ pub fn proxy_event(
         .filter(|p| !p.is_empty())
     {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            let spaced = s.replace('+', " ");
-            percent_decode(&spaced)
-        };
+        // As API Gateway: form-decoded, and left as sent when it does not decode.
+        let decode = |s: &str| shared::knowledge::form_decode(s).unwrap_or_else(|_| s.to_owned());
         let (key, value) = (decode(key), decode(value));
         query.insert(key.clone(), json!(value));
         multi_query.entry(key).or_default().push(value);
@@ -236,31 +234,6 @@ pub fn proxy_event(
         "body": if body == json!("") { Value::Null } else { body },
         "isBase64Encoded": is_base64,
     })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| {
-                text.get(i + 1..i + 3)
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-            })
-            .flatten();
-        match escaped {
-            Some(b) => {
-                out.push(b);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The HTTP response for a function's proxy result.

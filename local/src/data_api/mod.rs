@@ -3,6 +3,7 @@
 //! `/RollbackTransaction`), with the real service's shapes, limits and error names.
 
 mod errors;
+mod params;
 mod pool;
 mod statement;
 mod values;

@@ -10,7 +10,8 @@ use tokio_postgres::types::{Kind, ToSql, Type};
 use tokio_postgres::{Client, NoTls};
 
 use super::errors::{ApiError, Kind as ErrorKind};
-use super::values::{self, Cell, ReturnTypes, TextParam, Unsupported};
+use super::params::{self, TextParam};
+use super::values::{Cell, ReturnTypes, Unsupported};
 use super::wire::SqlParameter;
 
 #[derive(Debug)]
@@ -61,7 +62,7 @@ impl Statement {
                 .value
                 .as_ref()
                 .ok_or_else(|| ApiError::bad_request(format!("Parameter {name} has no value")))?;
-            let (ty, value) = values::bind(field, parameter.type_hint.as_deref(), name)?;
+            let (ty, value) = params::bind(field, parameter.type_hint.as_deref(), name)?;
             types.push(ty.unwrap_or_else(unspecified));
             values.push(value);
         }
