@@ -122,9 +122,13 @@ impl NewItem {
     }
 }
 
-const ITEM_COLUMNS: &str =
-    "id, repository_id, type, name, source, content_type, size_bytes, status, error,
-    page_count, chunk_count, embedded_count, created_at, updated_at";
+/// The columns of [`Item`]; a macro so statements are built with `concat!`.
+macro_rules! item_columns {
+    () => {
+        "id, repository_id, type, name, source, content_type, size_bytes, status, error,
+         page_count, chunk_count, embedded_count, created_at, updated_at"
+    };
+}
 
 /// Adds an item as `pending`. For files the caller then uploads to the item's object key.
 pub async fn create(
@@ -149,37 +153,42 @@ pub async fn create(
         ),
         NewItem::Url { .. } => ("url", None, None),
     };
-    db.execute(
+    const INSERT: &str = concat!(
         "INSERT INTO repository_items (id, repository_id, type, name, source, content_type, size_bytes, uploaded_by)
-         VALUES (:id, :repository, :kind, :name, :source, :content_type, :size, :user)",
-        Params::new()
-            .bind("id", id)
-            .bind("repository", repository_id)
-            .bind("kind", kind)
-            .bind("name", name)
-            .bind("source", source)
-            .bind("content_type", content_type)
-            .bind("size", size)
-            .bind("user", caller.user_id),
-    )
-    .await?;
-    get(db, caller, id).await
+         VALUES (:id, :repository, :kind, :name, :source, :content_type, :size, :user) RETURNING ",
+        item_columns!()
+    );
+    Ok(db
+        .query_one(
+            INSERT,
+            Params::new()
+                .bind("id", id)
+                .bind("repository", repository_id)
+                .bind("kind", kind)
+                .bind("name", name)
+                .bind("source", source)
+                .bind("content_type", content_type)
+                .bind("size", size)
+                .bind("user", caller.user_id),
+        )
+        .await?)
+}
+
+/// The item, whoever asks: callers check access before returning it.
+async fn load(db: &DataApi, id: Uuid) -> Result<Item, AppError> {
+    const SELECT: &str = concat!(
+        "SELECT ",
+        item_columns!(),
+        " FROM repository_items WHERE id = :id"
+    );
+    db.query_opt(SELECT, Params::new().bind("id", id))
+        .await?
+        .ok_or_else(|| AppError::not_found("No such item"))
 }
 
 /// One item, if the caller may read its repository.
 pub async fn get(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, AppError> {
-    let item: Item = db
-        .query_opt(
-            &[
-                "SELECT ",
-                ITEM_COLUMNS,
-                " FROM repository_items WHERE id = :id",
-            ]
-            .concat(),
-            Params::new().bind("id", id),
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("No such item"))?;
+    let item = load(db, id).await?;
     repositories::require(db, caller, item.repository_id, Access::Read).await?;
     Ok(item)
 }
@@ -195,13 +204,12 @@ pub async fn list(
     repositories::require(db, caller, repository_id, Access::Read).await?;
     Ok(db
         .query(
-            &[
+            concat!(
                 "SELECT ",
-                ITEM_COLUMNS,
+                item_columns!(),
                 " FROM repository_items WHERE repository_id = :repository
-               ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset",
-            ]
-            .concat(),
+                  ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset"
+            ),
             Params::new()
                 .bind("repository", repository_id)
                 .bind("limit", limit.clamp(1, 500))
@@ -213,7 +221,7 @@ pub async fn list(
 /// Deletes an item with its chunks and embeddings (cascade) and returns it, so the caller
 /// can remove its object.
 pub async fn delete(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, AppError> {
-    let item = get(db, caller, id).await?;
+    let item = load(db, id).await?;
     repositories::require(db, caller, item.repository_id, Access::Write).await?;
     db.execute(
         "DELETE FROM repository_items WHERE id = :id",
@@ -226,14 +234,14 @@ pub async fn delete(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, App
 /// Sends an item through the pipeline again: back to `pending`, its stored document hash
 /// forgotten so the next run rewrites its chunks.
 pub async fn reprocess(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, AppError> {
-    let item = get(db, caller, id).await?;
+    let item = load(db, id).await?;
     repositories::require(db, caller, item.repository_id, Access::Write).await?;
-    db.execute(
-        "UPDATE repository_items SET status = 'pending', error = NULL, content_hash = NULL WHERE id = :id",
-        Params::new().bind("id", id),
-    )
-    .await?;
-    get(db, caller, id).await
+    const UPDATE: &str = concat!(
+        "UPDATE repository_items SET status = 'pending', error = NULL, content_hash = NULL
+         WHERE id = :id RETURNING ",
+        item_columns!()
+    );
+    Ok(db.query_one(UPDATE, Params::new().bind("id", id)).await?)
 }
 
 #[cfg(test)]
