@@ -75,6 +75,23 @@ impl Config {
     }
 }
 
+/// A variable a function cannot start without (a bucket, a queue URL).
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(ConfigError::Missing(vec![name]))
+}
+
+/// The consumed queue's `maxReceiveCount` (`MAX_RECEIVE_COUNT`, default 3): on that delivery
+/// a failing message's item is marked failed before SQS moves it to the DLQ.
+pub fn max_receive_count() -> u32 {
+    std::env::var("MAX_RECEIVE_COUNT")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

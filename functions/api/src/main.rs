@@ -3,19 +3,24 @@
 use api::handler::{Deps, handle};
 use lambda_http::{Error, run, service_fn};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
-use shared::config::Config;
+use shared::config::{self, Config};
 use shared::data_api::DataApi;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
-    let required = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
     let sdk = sdk_config().await;
     let deps = Deps {
         db: DataApi::from_env(&config.database).await,
-        store: Box::new(S3ObjectStore::new(&sdk, &required("DOCUMENTS_BUCKET")?)),
-        processing: Box::new(SqsQueue::new(&sdk, &required("FILE_PROCESSING_QUEUE_URL")?)),
+        store: Box::new(S3ObjectStore::new(
+            &sdk,
+            &config::required("DOCUMENTS_BUCKET")?,
+        )),
+        processing: Box::new(SqsQueue::new(
+            &sdk,
+            &config::required("FILE_PROCESSING_QUEUE_URL")?,
+        )),
         embedder: shared::embed::from_env()?,
     };
     let deps = &deps;

@@ -2,7 +2,7 @@
 
 use embedding_generator::handler::{Deps, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::config::Config;
+use shared::config::{self, Config};
 use shared::data_api::DataApi;
 
 #[tokio::main]
@@ -12,10 +12,7 @@ async fn main() -> Result<(), Error> {
     let deps = Deps {
         db: DataApi::from_env(&config.database).await,
         embedder: shared::embed::from_env()?,
-        max_receive_count: std::env::var("MAX_RECEIVE_COUNT")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(3),
+        max_receive_count: config::max_receive_count(),
     };
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<_>| async move {

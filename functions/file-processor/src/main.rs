@@ -5,7 +5,7 @@ use std::sync::Arc;
 use file_processor::handler::{Deps, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
-use shared::config::Config;
+use shared::config::{self, Config};
 use shared::data_api::DataApi;
 use shared::fetch::FetchPolicy;
 use shared::ingest::pipeline::{DocumentExtractor, Pipeline, TokenChunker};
@@ -15,11 +15,10 @@ use shared::knowledge::items::MAX_UPLOAD_BYTES;
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
-    let required = |name: &str| std::env::var(name).map_err(|_| format!("{name} is not set"));
     let sdk = sdk_config().await;
     let db = DataApi::from_env(&config.database).await;
-    let store = S3ObjectStore::new(&sdk, &required("DOCUMENTS_BUCKET")?);
-    let embedding_queue = SqsQueue::new(&sdk, &required("EMBEDDING_QUEUE_URL")?);
+    let store = S3ObjectStore::new(&sdk, &config::required("DOCUMENTS_BUCKET")?);
+    let embedding_queue = SqsQueue::new(&sdk, &config::required("EMBEDDING_QUEUE_URL")?);
     let deps = Deps {
         pipeline: Pipeline {
             db: &db,
@@ -30,10 +29,7 @@ async fn main() -> Result<(), Error> {
             max_bytes: MAX_UPLOAD_BYTES as u64,
             fetch_policy: FetchPolicy::default(),
         },
-        max_receive_count: std::env::var("MAX_RECEIVE_COUNT")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(3),
+        max_receive_count: config::max_receive_count(),
     };
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<_>| async move {
