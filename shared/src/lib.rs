@@ -5,6 +5,7 @@
 pub mod action_state;
 pub mod adapters;
 pub mod auth;
+pub mod chat;
 pub mod chunk;
 pub mod config;
 pub mod data_api;
