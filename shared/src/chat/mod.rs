@@ -165,6 +165,33 @@ pub trait ChatModel: Send + Sync {
     async fn stream(&self, request: ChatRequest) -> Result<ChatStream, ProviderError>;
 }
 
+/// How to reach one provider, resolved by the executor configurator from settings (DB
+/// first, environment fallback) and handed to the adapter that builds the model.
+#[derive(Clone, Default, PartialEq)]
+pub struct ProviderSettings {
+    /// Base URL of the API (OpenAI-compatible servers, Azure endpoint, Gemini, mocks).
+    pub base_url: Option<String>,
+    pub api_key: Option<String>,
+    /// Azure OpenAI `api-version`.
+    pub api_version: Option<String>,
+    /// AWS region (Bedrock).
+    pub region: Option<String>,
+    /// How long to wait for the provider to accept a request (first byte).
+    pub timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
+            .field("api_version", &self.api_version)
+            .field("region", &self.region)
+            .field("timeout", &self.timeout)
+            .finish()
+    }
+}
+
 /// A whole answer, for callers that do not stream (assistant chains, non-streaming
 /// `/v1/chat/completions`).
 #[derive(Debug, Clone, Default, PartialEq)]
