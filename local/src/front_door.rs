@@ -14,17 +14,54 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use futures_util::StreamExt;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::runtime_api::ByteStream;
+
 /// The issuer of locally minted tokens.
 pub const ISSUER: &str = "studio-local";
+
+/// What a function returned for a proxy event: its proxy result, or a streamed HTTP
+/// response (a JSON prelude with status and headers, 8 NUL bytes, then the body).
+pub enum Reply {
+    Json(Value),
+    Stream(ByteStream),
+}
 
 /// Something that runs a function with an event and returns its result.
 #[async_trait]
 pub trait Invoke: Send + Sync {
-    async fn invoke(&self, payload: &Value) -> Result<Value, String>;
+    async fn invoke(&self, payload: &Value) -> Result<Reply, String>;
+}
+
+/// Which function serves a request: the first route whose path prefix matches, else the
+/// default (the `api` function), as the REST API's resources do.
+#[derive(Clone)]
+pub struct Routes {
+    pub default: Arc<dyn Invoke>,
+    pub prefixes: Vec<(&'static str, Arc<dyn Invoke>)>,
+}
+
+impl Routes {
+    pub fn only(function: Arc<dyn Invoke>) -> Self {
+        Self {
+            default: function,
+            prefixes: Vec::new(),
+        }
+    }
+
+    fn for_path(&self, path: &str) -> &Arc<dyn Invoke> {
+        self.prefixes
+            .iter()
+            .find(|(prefix, _)| {
+                path.strip_prefix(prefix)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            })
+            .map_or(&self.default, |(_, function)| function)
+    }
 }
 
 /// The claims a local token carries (a Cognito ID token's essentials).
@@ -105,25 +142,25 @@ impl DevKey {
 
 struct Door {
     key: DevKey,
-    function: Arc<dyn Invoke>,
+    routes: Routes,
 }
 
-/// Serves the front door on `listener` until dropped.
-pub fn router(key: DevKey, function: Arc<dyn Invoke>) -> Router {
+/// The front door's HTTP service.
+pub fn router(key: DevKey, routes: Routes) -> Router {
     Router::new()
         .fallback(proxy)
-        .with_state(Arc::new(Door { key, function }))
+        .with_state(Arc::new(Door { key, routes }))
 }
 
 /// Binds `addr` and serves in the background; returns the bound address.
 pub async fn start(
     addr: SocketAddr,
     key: DevKey,
-    function: Arc<dyn Invoke>,
+    routes: Routes,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let bound = listener.local_addr()?;
-    let app = router(key, function);
+    let app = router(key, routes);
     let task = tokio::spawn(async move {
         if let Err(error) = axum::serve(listener, app).await {
             tracing::error!(%error, "Front door stopped");
@@ -154,8 +191,9 @@ async fn proxy(
             .into_response();
     };
     let event = proxy_event(&method, &uri, &headers, &body, &claims);
-    match door.function.invoke(&event).await {
-        Ok(result) => proxy_response(&result),
+    match door.routes.for_path(uri.path()).invoke(&event).await {
+        Ok(Reply::Json(result)) => proxy_response(&result),
+        Ok(Reply::Stream(stream)) => streamed_response(stream).await,
         Err(error) => {
             tracing::error!(%error, "Function invocation failed");
             (
@@ -270,6 +308,50 @@ fn proxy_response(result: &Value) -> Response {
     }
     response
         .body(Body::from(bytes))
+        .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
+}
+
+/// The HTTP response for a streamed answer: status and headers from the prelude, then
+/// the body passed through chunk by chunk as the function writes it.
+async fn streamed_response(mut stream: ByteStream) -> Response {
+    const DELIMITER: &[u8] = &[0; 8];
+    let mut head = Vec::new();
+    let (prelude, rest) = loop {
+        if let Some(at) = head.windows(DELIMITER.len()).position(|w| w == DELIMITER) {
+            let rest = Bytes::copy_from_slice(&head[at + DELIMITER.len()..]);
+            head.truncate(at);
+            break (head, rest);
+        }
+        match stream.next().await {
+            Some(chunk) => head.extend_from_slice(&chunk),
+            None => {
+                tracing::error!("A streamed response ended before its prelude");
+                return StatusCode::BAD_GATEWAY.into_response();
+            }
+        }
+    };
+    let prelude: Value = serde_json::from_slice(&prelude).unwrap_or(Value::Null);
+    let status = prelude["statusCode"]
+        .as_u64()
+        .and_then(|s| StatusCode::from_u16(s as u16).ok())
+        .unwrap_or(StatusCode::OK);
+    let mut response = Response::builder().status(status);
+    for (name, value) in prelude["headers"].as_object().into_iter().flatten() {
+        if let Some(value) = value.as_str() {
+            response = response.header(name, value);
+        }
+    }
+    for cookie in prelude["cookies"].as_array().into_iter().flatten() {
+        if let Some(cookie) = cookie.as_str() {
+            response = response.header("set-cookie", cookie);
+        }
+    }
+    let body = futures_util::stream::once(async move { rest })
+        .chain(stream)
+        .filter(|chunk| std::future::ready(!chunk.is_empty()))
+        .map(Ok::<Bytes, std::convert::Infallible>);
+    response
+        .body(Body::from_stream(body))
         .unwrap_or_else(|_| StatusCode::BAD_GATEWAY.into_response())
 }
 

@@ -11,8 +11,8 @@ use async_trait::async_trait;
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use serde_json::{Value, json};
 
-use crate::front_door::Invoke;
-use crate::runtime_api::{FunctionProcess, RuntimeApi};
+use crate::front_door::{Invoke, Reply};
+use crate::runtime_api::{Answer, FunctionProcess, RuntimeApi};
 
 /// A function running under the runner.
 #[derive(Debug)]
@@ -65,10 +65,19 @@ impl Function {
 
 #[async_trait]
 impl Invoke for RuntimeApi {
-    async fn invoke(&self, payload: &Value) -> Result<Value, String> {
-        RuntimeApi::invoke(self, payload)
+    async fn invoke(&self, payload: &Value) -> Result<Reply, String> {
+        let answer = self
+            .invoke_answer(bytes::Bytes::from(payload.to_string()))
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        Ok(match answer {
+            Answer::Buffered(bytes) => {
+                Reply::Json(serde_json::from_slice(&bytes).map_err(|e| {
+                    format!("the function answered with something other than JSON: {e}")
+                })?)
+            }
+            Answer::Streamed(stream) => Reply::Stream(stream),
+        })
     }
 }
 

@@ -36,6 +36,9 @@ pub struct Hit {
     pub heading_path: Vec<String>,
     pub excerpt: String,
     pub score: f64,
+    /// The whole chunk, for prompts (RAG); search results show the excerpt.
+    #[serde(default, skip_serializing)]
+    pub content: String,
 }
 
 /// The search statement for one embedding dimension. HNSW indexes are per dimension, and
@@ -62,7 +65,7 @@ macro_rules! hybrid_sql {
                 GROUP BY id
             )
             SELECT c.id AS chunk_id, c.item_id, i.name AS item_name, c.repository_id, c.page_start, c.page_end,
-                   c.heading_path, left(c.content, 400) AS excerpt, f.score
+                   c.heading_path, left(c.content, 400) AS excerpt, f.score, c.content
             FROM fused f JOIN chunks c ON c.id = f.id JOIN repository_items i ON i.id = c.item_id
             ORDER BY f.score DESC, c.id
             LIMIT :limit"

@@ -10,7 +10,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use serde_json::Value;
 
-use super::{InvokeError, Outcome, Shared, lock};
+use axum::body::Body;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+
+use super::{Answer, InvokeError, Outcome, Shared, lock};
 
 pub(super) async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     shared.ready.send_if_modified(|state| {
@@ -64,9 +68,36 @@ fn finish(shared: &Shared, id: &str, outcome: Outcome) -> StatusCode {
 pub(super) async fn response(
     State(shared): State<Arc<Shared>>,
     UrlPath(id): UrlPath<String>,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> StatusCode {
-    finish(&shared, &id, Ok(body))
+    let streaming = headers
+        .get("lambda-runtime-function-response-mode")
+        .is_some_and(|mode| mode.as_bytes().eq_ignore_ascii_case(b"streaming"));
+    if !streaming {
+        return match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => finish(&shared, &id, Ok(Answer::Buffered(bytes))),
+            Err(_) => StatusCode::BAD_REQUEST,
+        };
+    }
+    // The caller gets the stream at once; this request stays open until the function has
+    // written everything, as Lambda's does, so the process takes no new work meanwhile.
+    let (sender, receiver) = mpsc::channel::<Bytes>(64);
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    let status = finish(&shared, &id, Ok(Answer::Streamed(Box::pin(stream))));
+    let mut data = body.into_data_stream();
+    while let Some(chunk) = data.next().await {
+        match chunk {
+            // A client that went away stops reading; the function still finishes.
+            Ok(chunk) => {
+                let _ = sender.send(chunk).await;
+            }
+            Err(_) => break,
+        }
+    }
+    status
 }
 
 /// The `errorType` / `errorMessage` a runtime posts, falling back to the error-type header.

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime};
 use axum::Router;
 use axum::body::Bytes;
 use axum::routing::{get, post};
+use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::io::BufReader;
 use tokio::process::Command;
@@ -54,6 +55,25 @@ pub enum InvokeError {
     Closed,
 }
 
+/// What a function answered: a whole payload, or (response streaming,
+/// `Lambda-Runtime-Function-Response-Mode: streaming`) the bytes as the function sends them.
+pub enum Answer {
+    Buffered(Bytes),
+    Streamed(ByteStream),
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Buffered(bytes) => f.debug_tuple("Buffered").field(bytes).finish(),
+            Self::Streamed(_) => f.write_str("Streamed(..)"),
+        }
+    }
+}
+
+/// The body of a streamed answer, chunk by chunk as the function wrote them.
+pub type ByteStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = Bytes> + Send>>;
+
 /// An invocation waiting for `GET /next`.
 struct Pending {
     request_id: String,
@@ -61,7 +81,7 @@ struct Pending {
     deadline: SystemTime,
 }
 
-type Outcome = Result<Bytes, InvokeError>;
+type Outcome = Result<Answer, InvokeError>;
 
 struct Shared {
     queue: tokio::sync::Mutex<mpsc::UnboundedReceiver<Pending>>,
@@ -253,8 +273,21 @@ impl RuntimeApi {
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned())))
     }
 
-    /// Sends raw bytes (e.g. a malformed event) and returns the raw response body.
+    /// Sends raw bytes (e.g. a malformed event) and returns the raw response body, a
+    /// streamed one gathered whole.
     pub async fn invoke_raw(&self, payload: Bytes) -> Result<Bytes, InvokeError> {
+        match self.invoke_answer(payload).await? {
+            Answer::Buffered(bytes) => Ok(bytes),
+            Answer::Streamed(stream) => {
+                let chunks: Vec<Bytes> = stream.collect().await;
+                Ok(Bytes::from(chunks.concat()))
+            }
+        }
+    }
+
+    /// Sends `payload` and returns the answer as soon as it starts: a streamed response
+    /// comes back while the function still writes it.
+    pub async fn invoke_answer(&self, payload: Bytes) -> Result<Answer, InvokeError> {
         let request_id = uuid::Uuid::new_v4().to_string();
         let (done, answer) = oneshot::channel();
         lock(&self.shared.waiting).insert(request_id.clone(), done);

@@ -75,7 +75,7 @@ pub async fn start(
     let (front_door, door) = front_door::start(
         SocketAddr::from((Ipv4Addr::LOCALHOST, front_door_port)),
         key,
-        api,
+        front_door::Routes::only(api),
     )
     .await?;
     let mut all_tasks = tasks;

@@ -2,6 +2,10 @@
 //! (OpenAI, Azure OpenAI, OpenAI-compatible servers, Bedrock ConverseStream, Gemini, the
 //! offline answerer), and the types chat, compare and assistant chains share.
 
+pub mod rag;
+pub mod request;
+pub mod ui_stream;
+
 use std::pin::Pin;
 use std::time::Duration;
 
