@@ -2,7 +2,9 @@
 //! (OpenAI, Azure OpenAI, OpenAI-compatible servers, Bedrock ConverseStream, Gemini, the
 //! offline answerer), and the types chat, compare and assistant chains share.
 
+pub mod conversations;
 pub mod rag;
+pub mod relay;
 pub mod request;
 pub mod ui_stream;
 
