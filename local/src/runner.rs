@@ -81,6 +81,77 @@ impl Invoke for RuntimeApi {
     }
 }
 
+/// Several warm instances of one function, as Lambda scales a function out: each request
+/// goes to a free instance (one invocation per instance at a time) or waits for one.
+pub struct Pool {
+    idle: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Arc<RuntimeApi>>>,
+    release: tokio::sync::mpsc::Sender<Arc<RuntimeApi>>,
+}
+
+impl Pool {
+    pub fn new(instances: &[Arc<RuntimeApi>]) -> Self {
+        let (release, idle) = tokio::sync::mpsc::channel(instances.len().max(1));
+        for instance in instances {
+            let _ = release.try_send(Arc::clone(instance));
+        }
+        Self {
+            idle: tokio::sync::Mutex::new(idle),
+            release,
+        }
+    }
+}
+
+/// A streamed body that hands its instance back to the pool when it ends or is dropped.
+struct Returning {
+    stream: crate::runtime_api::ByteStream,
+    instance: Option<Arc<RuntimeApi>>,
+    release: tokio::sync::mpsc::Sender<Arc<RuntimeApi>>,
+}
+
+impl futures_util::Stream for Returning {
+    type Item = bytes::Bytes;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        self.stream.as_mut().poll_next(cx)
+    }
+}
+
+impl Drop for Returning {
+    fn drop(&mut self) {
+        if let Some(instance) = self.instance.take() {
+            let _ = self.release.try_send(instance);
+        }
+    }
+}
+
+#[async_trait]
+impl Invoke for Pool {
+    async fn invoke(&self, payload: &Value) -> Result<Reply, String> {
+        let instance = self
+            .idle
+            .lock()
+            .await
+            .recv()
+            .await
+            .ok_or("the function's instances have stopped")?;
+        let reply = Invoke::invoke(instance.as_ref(), payload).await;
+        match reply {
+            Ok(Reply::Stream(stream)) => Ok(Reply::Stream(Box::pin(Returning {
+                stream,
+                instance: Some(instance),
+                release: self.release.clone(),
+            }))),
+            other => {
+                let _ = self.release.try_send(instance);
+                other
+            }
+        }
+    }
+}
+
 /// Where the function binaries are: next to the running `studio` binary (same profile).
 pub fn binaries_dir() -> anyhow::Result<PathBuf> {
     let exe = std::env::current_exe()?;

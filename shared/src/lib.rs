@@ -13,6 +13,7 @@ pub mod embed;
 pub mod error;
 pub mod extract;
 pub mod fetch;
+pub mod http;
 pub mod ingest;
 pub mod knowledge;
 pub mod migrate;

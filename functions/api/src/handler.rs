@@ -1,14 +1,12 @@
 //! Turns an API Gateway request into a caller and a route, and the outcome into an
 //! ActionState response with the request id.
 
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
-use serde::Serialize;
-use shared::auth::{self, Claims};
+use lambda_http::{Body, Request, Response};
+use shared::auth;
 use shared::data_api::DataApi;
 use shared::embed::Embedder;
+use shared::http;
 use shared::ports::{ObjectStore, Queue};
-use shared::{ActionState, AppError, ErrorCode};
 
 use crate::routes;
 
@@ -21,11 +19,8 @@ pub struct Deps {
 }
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, lambda_http::Error> {
-    let request_id = request
-        .lambda_context_ref()
-        .map(|c| c.request_id.clone())
-        .unwrap_or_default();
-    let outcome = match claims(&request) {
+    let request_id = http::request_id(&request);
+    let outcome = match http::claims(&request) {
         Ok(claims) => match auth::resolve(&deps.db, &claims).await {
             Ok(caller) => routes::dispatch(&request, &caller, deps).await,
             Err(error) => Err(error),
@@ -35,38 +30,5 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, lam
     if let Err(error) = &outcome {
         tracing::info!(code = %error.code, method = %request.method(), path = request.uri().path(), "Request refused");
     }
-    respond(outcome, &request_id)
-}
-
-/// The Cognito claims API Gateway's authorizer placed in the request context. Headers are
-/// never read for identity: only the gateway can write the context.
-fn claims(request: &Request) -> Result<Claims, AppError> {
-    let value = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(context)) => {
-            context.authorizer.fields.get("claims").cloned()
-        }
-        Some(RequestContext::ApiGatewayV2(context)) => context
-            .authorizer
-            .as_ref()
-            .and_then(|a| a.jwt.as_ref())
-            .map(|jwt| serde_json::to_value(&jwt.claims).unwrap_or_default()),
-        _ => None,
-    };
-    let value =
-        value.ok_or_else(|| AppError::new(ErrorCode::Unauthorized, "Sign in to use the studio"))?;
-    serde_json::from_value(value)
-        .map_err(|_| AppError::new(ErrorCode::Unauthorized, "The sign-in token lacks a subject"))
-}
-
-fn respond<T: Serialize>(
-    outcome: Result<T, AppError>,
-    request_id: &str,
-) -> Result<Response<Body>, lambda_http::Error> {
-    let state = ActionState::from(outcome);
-    let body = serde_json::to_string(&state)?;
-    Ok(Response::builder()
-        .status(state.http_status())
-        .header("content-type", "application/json")
-        .header("x-request-id", request_id)
-        .body(Body::Text(body))?)
+    http::respond(outcome, &request_id)
 }

@@ -52,7 +52,11 @@ const COLUMNS: &str = "id, team_id, title, model_id, repository_ids, message_cou
     total_output_tokens, total_cached_tokens, total_reasoning_tokens, total_cost, archived_at, created_at, updated_at";
 
 /// The caller's own conversation, or not found (another user's reads as absent).
-pub async fn require_own(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Conversation, AppError> {
+pub async fn require_own(
+    db: &DataApi,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Conversation, AppError> {
     let sql = format!(
         "SELECT {COLUMNS} FROM conversations WHERE id = :id AND user_id = :user_id AND team_id = ANY(:teams::uuid[])"
     );
@@ -65,7 +69,10 @@ fn own(caller: &Caller, id: Uuid) -> Params {
     Params::new()
         .bind("id", id)
         .bind("user_id", caller.user_id)
-        .bind("teams", TextArray(caller.teams.iter().map(Uuid::to_string).collect()))
+        .bind(
+            "teams",
+            TextArray(caller.teams.iter().map(Uuid::to_string).collect()),
+        )
 }
 
 /// The caller's conversations, newest first; archived ones only when asked.
@@ -155,7 +162,10 @@ pub async fn delete(db: &DataApi, caller: &Caller, id: Uuid) -> Result<(), AppEr
 
 /// The title a new conversation gets from its first question.
 pub fn title_from(question: &str) -> String {
-    let line = question.lines().find(|l| !l.trim().is_empty()).unwrap_or("New chat");
+    let line = question
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("New chat");
     let words: Vec<&str> = line.split_whitespace().collect();
     let mut title = String::new();
     for word in words {

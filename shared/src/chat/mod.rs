@@ -6,6 +6,7 @@ pub mod conversations;
 pub mod rag;
 pub mod relay;
 pub mod request;
+pub mod service;
 pub mod ui_stream;
 
 use std::pin::Pin;

@@ -189,7 +189,12 @@ mod tests {
         assert_eq!(relayed.finish, FinishReason::Stop);
         let kinds: Vec<String> = chunks
             .iter()
-            .map(|c| serde_json::to_value(c).unwrap()["type"].as_str().unwrap().to_owned())
+            .map(|c| {
+                serde_json::to_value(c).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect();
         assert_eq!(
             kinds,
@@ -217,7 +222,12 @@ mod tests {
         assert_eq!(relayed.text, "Partial");
         assert_eq!(relayed.finish, FinishReason::Error);
         assert!(relayed.error.is_some());
-        assert_eq!(chunks.last(), Some(&UiChunk::TextEnd { id: "m-text".into() }));
+        assert_eq!(
+            chunks.last(),
+            Some(&UiChunk::TextEnd {
+                id: "m-text".into()
+            })
+        );
     }
 
     #[tokio::test]
