@@ -73,6 +73,9 @@ pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result
                 .await?,
             )
         }
+        (_, ["conversations", rest @ ..]) => {
+            crate::conversations::dispatch(request, caller, db, rest).await
+        }
         ("GET", ["items", id]) => to_value(items::get(db, caller, uuid(id)?).await?),
         ("DELETE", ["items", id]) => {
             let item = items::delete(db, caller, uuid(id)?).await?;
@@ -149,15 +152,15 @@ async fn create_item(
     stored
 }
 
-fn to_value<T: serde::Serialize>(value: T) -> Result<Value, AppError> {
+pub(crate) fn to_value<T: serde::Serialize>(value: T) -> Result<Value, AppError> {
     serde_json::to_value(value).map_err(|e| AppError::internal(e.to_string()))
 }
 
-fn uuid(text: &str) -> Result<Uuid, AppError> {
+pub(crate) fn uuid(text: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(text).map_err(|_| AppError::validation(format!("{text:?} is not an id")))
 }
 
-fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+pub(crate) fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
     let bytes = request.body().as_ref();
     if bytes.is_empty() {
         return Err(AppError::validation("The request needs a JSON body"));
