@@ -2,7 +2,9 @@
 //! (OpenAI, Azure OpenAI, OpenAI-compatible servers, Bedrock ConverseStream, Gemini, the
 //! offline answerer), and the types chat, compare and assistant chains share.
 
+pub mod compare;
 pub mod conversations;
+pub mod openai_compat;
 pub mod rag;
 pub mod relay;
 pub mod request;
