@@ -52,6 +52,10 @@ pub struct ChatBody {
     pub persona_ids: Vec<Uuid>,
     #[serde(default)]
     pub reasoning_effort: Option<ReasoningEffort>,
+    /// A temporary chat: answered and accounted for in the usage ledger, never stored as a
+    /// conversation.
+    #[serde(default)]
+    pub temporary: bool,
 }
 
 /// A validated chat turn: the history to send and the new user message.

@@ -119,6 +119,9 @@ pub async fn run(
         .await;
     let question_parts = Value::Array(chat.turn.question_message.parts.clone());
     let question = async {
+        if chat.turn.body.temporary {
+            return Ok(());
+        }
         let first = chat.speakers.first();
         conversations::record_question(
             db,
@@ -233,7 +236,7 @@ async fn store_answer(
             &chat.request_id,
         )
         .await?;
-    if !conversation_stored {
+    if !conversation_stored || chat.turn.body.temporary {
         return Ok(());
     }
     let parts = Value::Array(relayed.parts());
@@ -279,6 +282,11 @@ pub async fn prepare(
     request_id: String,
 ) -> Result<PreparedChat, AppError> {
     let body = &turn.body;
+    if body.temporary && body.conversation_id.is_some() {
+        return Err(AppError::validation(
+            "A temporary chat has no conversation: leave out conversationId",
+        ));
+    }
     let (conversation_id, team_id) = match body.conversation_id {
         Some(id) => {
             let conversation = conversations::require_own(db, &caller, id).await?;
