@@ -5,6 +5,7 @@
 pub mod action_state;
 pub mod adapters;
 pub mod auth;
+pub mod chain;
 pub mod chat;
 pub mod chunk;
 pub mod config;

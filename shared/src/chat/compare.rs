@@ -107,6 +107,7 @@ pub async fn run(ledger: &dyn Ledger, compare: PreparedCompare, out: mpsc::Sende
                 }
                 let cost = ledger
                     .record(
+                        "compare",
                         &compare.caller,
                         compare.team_id,
                         speaker,

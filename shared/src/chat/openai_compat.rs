@@ -173,6 +173,7 @@ pub async fn run(ledger: &dyn Ledger, completion: PreparedCompletion, out: mpsc:
     }
     if let Err(error) = ledger
         .record(
+            "openai_compat",
             &completion.caller,
             completion.team_id,
             &completion.speaker,

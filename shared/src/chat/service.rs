@@ -78,8 +78,10 @@ pub async fn personas(
 /// Records one model call in the usage ledger and returns its cost.
 #[async_trait::async_trait]
 pub trait Ledger: Send + Sync {
+    /// `feature` is `chat`, `compare`, `assistant` or `openai_compat`.
     async fn record(
         &self,
+        feature: &'static str,
         caller: &Caller,
         team_id: Uuid,
         speaker: &Speaker,
@@ -229,6 +231,7 @@ async fn store_answer(
 ) -> Result<(), AppError> {
     let cost = ledger
         .record(
+            "chat",
             &chat.caller,
             chat.team_id,
             speaker,
