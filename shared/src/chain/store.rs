@@ -1,0 +1,249 @@
+//! Executions in the database: created pending, claimed to run, every event and prompt
+//! result written as it happens (so `GET /executions/{id}` and its event stream show
+//! progress), finished with totals.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::{ChainOutcome, Progress, PromptResult};
+use crate::auth::Caller;
+use crate::data_api::{DataApi, Decimal, Params, TextArray};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct Execution {
+    pub id: Uuid,
+    pub assistant_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub team_id: Uuid,
+    pub origin: String,
+    pub inputs: Value,
+    pub status: String,
+    pub error: Option<String>,
+    pub total_input_tokens: i64,
+    pub total_output_tokens: i64,
+    pub total_cost: Decimal,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct StoredResult {
+    pub position: i32,
+    pub prompt_name: Option<String>,
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub model: Option<String>,
+    pub input_tokens: i32,
+    pub output_tokens: i32,
+    pub cached_tokens: i32,
+    pub reasoning_tokens: i32,
+    pub cost: Decimal,
+    pub duration_ms: Option<i32>,
+    pub status: String,
+    pub error: Option<String>,
+    pub citations: Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all(serialize = "camelCase"))]
+pub struct Event {
+    pub seq: i64,
+    pub event_type: String,
+    pub data: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str =
+    "id, assistant_id, user_id, team_id, origin, inputs, status, error, total_input_tokens,
+    total_output_tokens, total_cost, started_at, completed_at, created_at";
+
+/// A new pending execution of `assistant_id` for `caller` in `team_id`.
+pub async fn create(
+    db: &DataApi,
+    caller: &Caller,
+    assistant_id: Uuid,
+    team_id: Uuid,
+    origin: &str,
+    inputs: &Map<String, Value>,
+    request_id: &str,
+) -> Result<Execution, AppError> {
+    let sql = format!(
+        "INSERT INTO assistant_executions (assistant_id, user_id, team_id, origin, inputs, request_id)
+         VALUES (:assistant_id, :user_id, :team_id, :origin, :inputs, :request_id) RETURNING {COLUMNS}"
+    );
+    Ok(db
+        .query_one(
+            &sql,
+            Params::new()
+                .bind("assistant_id", assistant_id)
+                .bind("user_id", caller.user_id)
+                .bind("team_id", team_id)
+                .bind("origin", origin)
+                .bind("inputs", Value::Object(inputs.clone()))
+                .bind("request_id", request_id),
+        )
+        .await?)
+}
+
+/// Moves a pending execution to running; `None` when it is not pending (already taken by
+/// another delivery of the same message), so a run never happens twice.
+pub async fn claim(db: &DataApi, id: Uuid) -> Result<Option<Execution>, AppError> {
+    let sql = format!(
+        "UPDATE assistant_executions SET status = 'running', started_at = now(), updated_at = now()
+         WHERE id = :id AND status = 'pending' RETURNING {COLUMNS}"
+    );
+    Ok(db.query_opt(&sql, Params::new().bind("id", id)).await?)
+}
+
+/// Records the outcome and totals.
+pub async fn finish(db: &DataApi, id: Uuid, outcome: &ChainOutcome) -> Result<(), AppError> {
+    let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+    db.execute(
+        "UPDATE assistant_executions SET status = :status, error = :error, completed_at = now(), updated_at = now(),
+            total_input_tokens = :input, total_output_tokens = :output, total_cached_tokens = :cached,
+            total_reasoning_tokens = :reasoning,
+            total_cost = (SELECT coalesce(sum(cost), 0) FROM prompt_results WHERE execution_id = :id)
+         WHERE id = :id",
+        Params::new()
+            .bind("id", id)
+            .bind("status", if outcome.failed { "failed" } else { "completed" })
+            .bind("error", outcome.error.as_deref())
+            .bind("input", tokens(outcome.usage.input_tokens))
+            .bind("output", tokens(outcome.usage.output_tokens))
+            .bind("cached", tokens(outcome.usage.cached_input_tokens))
+            .bind("reasoning", tokens(outcome.usage.reasoning_tokens)),
+    )
+    .await?;
+    tracing::info!(execution_id = %id, failed = outcome.failed, "Execution finished");
+    Ok(())
+}
+
+/// Marks an execution failed before it could run (no prompts, the assistant gone...).
+pub async fn fail(db: &DataApi, id: Uuid, reason: &str) -> Result<(), AppError> {
+    db.execute(
+        "UPDATE assistant_executions SET status = 'failed', error = :error, completed_at = now(), updated_at = now()
+         WHERE id = :id AND status IN ('pending', 'running')",
+        Params::new().bind("id", id).bind("error", reason),
+    )
+    .await?;
+    Ok(())
+}
+
+/// An execution the caller may read: their own, or any of their team's when they are an
+/// administrator.
+pub async fn get(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Execution, AppError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM assistant_executions
+         WHERE id = :id AND team_id = ANY(:teams::uuid[]) AND (user_id = :user_id OR :admin)"
+    );
+    db.query_opt(
+        &sql,
+        Params::new()
+            .bind("id", id)
+            .bind(
+                "teams",
+                TextArray(caller.teams.iter().map(Uuid::to_string).collect()),
+            )
+            .bind("user_id", caller.user_id)
+            .bind("admin", caller.is_administrator()),
+    )
+    .await?
+    .ok_or_else(|| AppError::not_found("No such execution"))
+}
+
+pub async fn results(db: &DataApi, id: Uuid) -> Result<Vec<StoredResult>, AppError> {
+    Ok(db
+        .query(
+            "SELECT position, prompt_name, input, output, model, input_tokens, output_tokens, cached_tokens,
+                    reasoning_tokens, cost, duration_ms, status, error, citations
+             FROM prompt_results WHERE execution_id = :id ORDER BY position",
+            Params::new().bind("id", id),
+        )
+        .await?)
+}
+
+/// Events after `after` (a `seq`), in order.
+pub async fn events(db: &DataApi, id: Uuid, after: i64) -> Result<Vec<Event>, AppError> {
+    Ok(db
+        .query(
+            "SELECT seq, event_type, data, created_at FROM execution_events
+             WHERE execution_id = :id AND seq > :after ORDER BY seq LIMIT 500",
+            Params::new().bind("id", id).bind("after", after),
+        )
+        .await?)
+}
+
+/// Writes a run's progress into the execution's rows as it happens.
+pub struct Recorder<'a> {
+    pub db: &'a DataApi,
+    pub execution_id: Uuid,
+}
+
+#[async_trait]
+impl Progress for Recorder<'_> {
+    async fn event(&self, kind: &'static str, data: Value) {
+        let written = self
+            .db
+            .execute(
+                "INSERT INTO execution_events (execution_id, event_type, data) VALUES (:id, :kind, :data)",
+                Params::new()
+                    .bind("id", self.execution_id)
+                    .bind("kind", kind)
+                    .bind("data", data),
+            )
+            .await;
+        if let Err(error) = written {
+            tracing::error!(error = %error, kind, "An execution event could not be stored");
+        }
+    }
+
+    async fn result(&self, result: &PromptResult) {
+        let tokens = |n: u64| {
+            i64::try_from(n)
+                .unwrap_or(i64::MAX)
+                .min(i64::from(i32::MAX))
+        };
+        let written = self
+            .db
+            .execute(
+                "INSERT INTO prompt_results (execution_id, prompt_id, position, prompt_name, input, output, ai_model_id,
+                     model, input_tokens, output_tokens, cached_tokens, reasoning_tokens, cost, duration_ms, status,
+                     error, citations, completed_at)
+                 VALUES (:id, :prompt_id, :position, :name, :input, :output, :ai_model_id, :model, :input_tokens,
+                     :output_tokens, :cached, :reasoning, :cost, :duration, :status, :error, :citations, now())
+                 ON CONFLICT (execution_id, position) DO NOTHING",
+                Params::new()
+                    .bind("id", self.execution_id)
+                    .bind("prompt_id", result.prompt_id)
+                    .bind("position", result.position)
+                    .bind("name", result.name.as_str())
+                    .bind("input", result.input.as_str())
+                    .bind("output", result.output.as_str())
+                    .bind("ai_model_id", result.ai_model_id)
+                    .bind("model", result.model.as_deref())
+                    .bind("input_tokens", tokens(result.usage.input_tokens))
+                    .bind("output_tokens", tokens(result.usage.output_tokens))
+                    .bind("cached", tokens(result.usage.cached_input_tokens))
+                    .bind("reasoning", tokens(result.usage.reasoning_tokens))
+                    .bind("cost", result.cost.clone())
+                    .bind("duration", i64::try_from(result.duration.as_millis()).unwrap_or(i64::MAX))
+                    .bind("status", result.status.as_str())
+                    .bind("error", result.error.as_deref())
+                    .bind(
+                        "citations",
+                        serde_json::to_value(&result.citations).unwrap_or(Value::Array(vec![])),
+                    ),
+            )
+            .await;
+        if let Err(error) = written {
+            tracing::error!(error = %error, position = result.position, "A prompt result could not be stored");
+        }
+    }
+}
