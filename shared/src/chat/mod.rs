@@ -2,12 +2,18 @@
 //! (OpenAI, Azure OpenAI, OpenAI-compatible servers, Bedrock ConverseStream, Gemini, the
 //! offline answerer), and the types chat, compare and assistant chains share.
 
+mod http;
+pub mod openai;
+
 use std::pin::Pin;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+
+pub use http::{DEFAULT_TIMEOUT, retry_after};
+pub use openai::OpenAiChat;
 
 /// Who said a message. The system prompt travels apart, in [`ChatRequest::system`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
