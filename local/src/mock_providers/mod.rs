@@ -262,12 +262,18 @@ impl Frame {
     }
 }
 
-/// Streams `frames` as `text/event-stream`, sleeping before each as told.
+/// Streams `frames` as `text/event-stream`, sleeping before each as told. Before a
+/// disconnect it waits a little, so the server flushes what was sent (it does whenever
+/// the body is pending) instead of dropping it with the connection.
 fn sse(frames: Vec<Frame>) -> Response {
     let body = stream::unfold(frames.into_iter(), |mut frames| async move {
         let frame = frames.next()?;
-        if !frame.delay.is_zero() {
-            tokio::time::sleep(frame.delay).await;
+        let delay = match frame.data {
+            Some(_) => frame.delay,
+            None => frame.delay.max(Duration::from_millis(50)),
+        };
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
         }
         let item = match frame.data {
             Some(data) => Ok(Bytes::from(format!("data: {data}\n\n"))),

@@ -324,18 +324,18 @@ mod tests {
     use super::*;
     use crate::chat::{FinishReason, complete};
 
+    type Outcome = Result<Vec<Result<ChatEvent, ProviderError>>, ProviderError>;
+
     /// Plays one scripted outcome per call and counts the calls.
     #[derive(Default)]
     struct Scripted {
-        outcomes: Mutex<VecDeque<Result<Vec<Result<ChatEvent, ProviderError>>, ProviderError>>>,
+        outcomes: Mutex<VecDeque<Outcome>>,
         calls: AtomicUsize,
         models: Mutex<Vec<String>>,
     }
 
     impl Scripted {
-        fn new(
-            outcomes: Vec<Result<Vec<Result<ChatEvent, ProviderError>>, ProviderError>>,
-        ) -> Arc<Self> {
+        fn new(outcomes: Vec<Outcome>) -> Arc<Self> {
             Arc::new(Self {
                 outcomes: Mutex::new(outcomes.into()),
                 ..Self::default()
