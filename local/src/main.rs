@@ -11,7 +11,8 @@ const USAGE: &str = "usage:
   studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack
   studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
   studio search <query> [--repo NAME] [--as EMAIL]
-  studio items [--repo NAME] [--as EMAIL]";
+  studio items [--repo NAME] [--as EMAIL]
+  studio mock-providers [--port N]          mock OpenAI / Azure / Gemini servers (tests, benchmarks)";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -26,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
     match args.next().as_deref() {
         Some("up") => up(args.collect()).await,
         Some("token") => token(args.collect()),
+        Some("mock-providers") => mock_providers(args.collect()).await,
         Some(verb @ ("ingest" | "search" | "items")) => people(verb, args.collect()).await,
         _ => anyhow::bail!("{USAGE}"),
     }
@@ -113,6 +115,28 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
         "search" => studio_local::cli::search(&api, &repository, &rest.join(" ")).await,
         _ => studio_local::cli::items(&api, &repository).await,
     }
+}
+
+/// Serves the mock providers until Ctrl-C; scripts go to `PUT /_mock/script`.
+#[allow(clippy::print_stdout)]
+async fn mock_providers(args: Vec<String>) -> anyhow::Result<()> {
+    let mut port = 0u16;
+    let mut args = args.into_iter();
+    while let Some(flag) = args.next() {
+        match flag.as_str() {
+            "--port" => port = args.next().context("--port needs a value")?.parse()?,
+            other => anyhow::bail!("unknown option {other}\n{USAGE}"),
+        }
+    }
+    let mock =
+        studio_local::mock_providers::MockProviders::bind(([127, 0, 0, 1], port).into()).await?;
+    println!("Mock providers on http://{}", mock.addr);
+    println!("  OpenAI / compatible base_url  {}", mock.openai_base_url());
+    println!("  Azure endpoint                {}", mock.azure_endpoint());
+    println!("  Gemini base_url               {}", mock.gemini_base_url());
+    println!("  Script: PUT /_mock/script, POST /_mock/faults, GET /_mock/requests");
+    tokio::signal::ctrl_c().await?;
+    Ok(())
 }
 
 /// Prints a token for a seeded user (by e-mail), signed with the stack's dev key.

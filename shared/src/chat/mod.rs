@@ -4,19 +4,33 @@
 
 pub mod compare;
 pub mod conversations;
+pub mod gemini;
+mod http;
+pub mod offline;
+pub mod openai;
 pub mod openai_compat;
 pub mod rag;
 pub mod relay;
 pub mod request;
+pub mod resilience;
 pub mod service;
 pub mod ui_stream;
 
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
+
+pub use gemini::GeminiChat;
+pub use http::{DEFAULT_TIMEOUT, retry_after};
+pub use offline::OfflineChat;
+pub use openai::OpenAiChat;
+pub use resilience::{Answer, Candidate, Fallback};
+
+use crate::error::AppError;
 
 /// Who said a message. The system prompt travels apart, in [`ChatRequest::system`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -227,4 +241,48 @@ pub async fn complete(
         }
     }
     Ok(done)
+}
+
+/// The adapter for `provider` (as `ai_models.provider` spells it), reaching it as
+/// `settings` say. The model id travels in each [`ChatRequest::model`], so one adapter
+/// serves every model of a provider. Remote providers come behind the process-wide
+/// circuit breaker of their address ([`resilience::breaker`]).
+pub fn build(provider: &str, settings: &ProviderSettings) -> Result<Arc<dyn ChatModel>, AppError> {
+    let (model, address): (Arc<dyn ChatModel>, String) = match provider {
+        "offline" => return Ok(Arc::new(OfflineChat)),
+        "openai" => {
+            let base = settings
+                .base_url
+                .as_deref()
+                .unwrap_or(openai::OPENAI_BASE_URL);
+            (Arc::new(OpenAiChat::openai(settings)?), base.to_owned())
+        }
+        "azure" => (
+            Arc::new(OpenAiChat::azure(settings)?),
+            settings.base_url.clone().unwrap_or_default(),
+        ),
+        "openai_compatible" => (
+            Arc::new(OpenAiChat::compatible(settings)?),
+            settings.base_url.clone().unwrap_or_default(),
+        ),
+        "gemini" => {
+            let base = settings
+                .base_url
+                .as_deref()
+                .unwrap_or(gemini::GEMINI_BASE_URL);
+            (Arc::new(GeminiChat::new(settings)?), base.to_owned())
+        }
+        "bedrock" => {
+            return Err(AppError::validation(
+                "the bedrock chat provider is not available in this build yet",
+            ));
+        }
+        other => {
+            return Err(AppError::validation(format!(
+                "unknown chat provider {other:?}; use openai, azure, openai_compatible, gemini, bedrock or offline"
+            )));
+        }
+    };
+    let breaker = resilience::breaker(provider, address.trim_end_matches('/'));
+    Ok(Arc::new(resilience::Guarded::new(model, breaker)))
 }
