@@ -2,6 +2,10 @@
 //! (OpenAI, Azure OpenAI, OpenAI-compatible servers, Bedrock ConverseStream, Gemini, the
 //! offline answerer), and the types chat, compare and assistant chains share.
 
+mod bedrock;
+
+pub use bedrock::BedrockChat;
+
 use std::pin::Pin;
 use std::time::Duration;
 
