@@ -2,6 +2,7 @@
 //! it, and moto for S3, SQS, Secrets Manager and EventBridge, so every function runs here
 //! with the real AWS SDK clients pointed at local endpoints.
 
+pub mod bedrock;
 pub mod cli;
 pub mod data_api;
 pub mod front_door;

@@ -34,12 +34,16 @@ fn settings(base_url: String) -> ProviderSettings {
     }
 }
 
-fn openai(mock: &MockProviders) -> Arc<dyn ChatModel> {
-    chat::build("openai", &settings(mock.openai_base_url())).unwrap()
+async fn openai(mock: &MockProviders) -> Arc<dyn ChatModel> {
+    chat::build("openai", &settings(mock.openai_base_url()))
+        .await
+        .unwrap()
 }
 
-fn gemini(mock: &MockProviders) -> Arc<dyn ChatModel> {
-    chat::build("gemini", &settings(mock.gemini_base_url())).unwrap()
+async fn gemini(mock: &MockProviders) -> Arc<dyn ChatModel> {
+    chat::build("gemini", &settings(mock.gemini_base_url()))
+        .await
+        .unwrap()
 }
 
 fn request(model: &str) -> ChatRequest {
@@ -92,7 +96,7 @@ async fn an_openai_answer_streams_as_the_providers_deltas_with_its_usage() {
     let mock = mock().await;
     mock.mock
         .update(|s| s.reasoning = Some("The user asks about France.".to_owned()));
-    let items = drain(&*openai(&mock), request("gpt-4o-mini"))
+    let items = drain(&*openai(&mock).await, request("gpt-4o-mini"))
         .await
         .unwrap();
 
@@ -146,7 +150,7 @@ async fn a_whole_completion_gathers_text_usage_and_finish() {
         s.reply = None;
         s.finish_reason = "length".to_owned();
     });
-    let done = chat::complete(&*openai(&mock), request("gpt-4o"))
+    let done = chat::complete(&*openai(&mock).await, request("gpt-4o"))
         .await
         .unwrap();
     assert_eq!(done.text, "What is the capital of France?");
@@ -163,7 +167,12 @@ async fn a_429_with_retry_after_is_rate_limited_for_that_long() {
             retry_after: "7".to_owned(),
         },
     );
-    let error = openai(&mock).stream(request("gpt-4o")).await.err().unwrap();
+    let error = openai(&mock)
+        .await
+        .stream(request("gpt-4o"))
+        .await
+        .err()
+        .unwrap();
     assert!(
         matches!(error, ProviderError::RateLimited { retry_after: Some(wait), ref message }
             if wait == Duration::from_secs(7) && message.contains("Rate limit")),
@@ -176,7 +185,12 @@ async fn a_429_with_retry_after_is_rate_limited_for_that_long() {
 async fn a_500_is_the_provider_being_unavailable() {
     let mock = mock().await;
     mock.mock.fail_next(1, Fault::ServerError);
-    let error = openai(&mock).stream(request("gpt-4o")).await.err().unwrap();
+    let error = openai(&mock)
+        .await
+        .stream(request("gpt-4o"))
+        .await
+        .err()
+        .unwrap();
     assert!(
         matches!(error, ProviderError::Unavailable { status: 500, ref message }
             if message.contains("server had an error")),
@@ -189,7 +203,7 @@ async fn a_wrong_key_is_refused_as_unauthorized() {
     let mock = mock().await;
     let mut wrong = settings(mock.openai_base_url());
     wrong.api_key = Some("sk-wrong".to_owned());
-    let model = chat::build("openai", &wrong).unwrap();
+    let model = chat::build("openai", &wrong).await.unwrap();
     let error = model.stream(request("gpt-4o")).await.err().unwrap();
     assert!(
         matches!(error, ProviderError::Unauthorized { .. }),
@@ -203,7 +217,9 @@ async fn a_connection_cut_mid_stream_ends_with_a_stream_error_after_the_deltas()
     let mock = mock().await;
     mock.mock
         .fail_next(1, Fault::Disconnect { after_deltas: 3 });
-    let items = drain(&*openai(&mock), request("gpt-4o")).await.unwrap();
+    let items = drain(&*openai(&mock).await, request("gpt-4o"))
+        .await
+        .unwrap();
     assert_eq!(texts(&items), split_deltas(REPLY)[..3].to_vec());
     assert!(
         matches!(items.last(), Some(Err(ProviderError::Stream { .. }))),
@@ -218,7 +234,7 @@ async fn a_slow_first_token_still_completes() {
     let mock = mock().await;
     mock.mock
         .fail_next(1, Fault::SlowFirstToken { delay_ms: 400 });
-    let done = chat::complete(&*openai(&mock), request("gpt-4o"))
+    let done = chat::complete(&*openai(&mock).await, request("gpt-4o"))
         .await
         .unwrap();
     assert_eq!(done.text, REPLY);
@@ -232,7 +248,7 @@ async fn a_first_token_slower_than_the_timeout_is_a_timeout() {
         .fail_next(1, Fault::SlowFirstToken { delay_ms: 3_000 });
     let mut quick = settings(mock.openai_base_url());
     quick.timeout = Some(Duration::from_millis(200));
-    let model = chat::build("openai", &quick).unwrap();
+    let model = chat::build("openai", &quick).await.unwrap();
     let error = chat::complete(&*model, request("gpt-4o"))
         .await
         .err()
@@ -245,7 +261,7 @@ async fn azure_calls_the_deployment_with_the_api_key_header() {
     let mock = mock().await;
     let mut azure = settings(mock.azure_endpoint());
     azure.api_version = Some("2024-10-21".to_owned());
-    let model = chat::build("azure", &azure).unwrap();
+    let model = chat::build("azure", &azure).await.unwrap();
     assert_eq!(model.provider(), "azure");
     let done = chat::complete(&*model, request("prod-gpt4o"))
         .await
@@ -271,6 +287,7 @@ async fn an_openai_compatible_server_needs_no_key() {
             ..ProviderSettings::default()
         },
     )
+    .await
     .unwrap();
     let done = chat::complete(&*model, request("llama3.2")).await.unwrap();
     assert_eq!(done.text, Script::default().reply.unwrap());
@@ -288,7 +305,7 @@ async fn a_gemini_answer_streams_as_the_providers_deltas_with_its_usage() {
         .update(|s| s.reasoning = Some("Thinking about France.".to_owned()));
     let mut asked = request("gemini-2.5-flash");
     asked.reasoning_effort = Some(chat::ReasoningEffort::Medium);
-    let items = drain(&*gemini(&mock), asked).await.unwrap();
+    let items = drain(&*gemini(&mock).await, asked).await.unwrap();
 
     assert_eq!(texts(&items), split_deltas(REPLY));
     assert!(items.contains(&Ok(ChatEvent::ReasoningDelta("Thinking ".to_owned()))));
@@ -331,7 +348,7 @@ async fn gemini_errors_map_like_the_others() {
         },
     );
     mock.mock.fail_next(1, Fault::ServerError);
-    let model = gemini(&mock);
+    let model = gemini(&mock).await;
     let error = model
         .stream(request("gemini-2.0-flash"))
         .await
@@ -354,6 +371,7 @@ async fn gemini_errors_map_like_the_others() {
     let mut wrong = settings(mock.gemini_base_url());
     wrong.api_key = Some("wrong".to_owned());
     let error = chat::build("gemini", &wrong)
+        .await
         .unwrap()
         .stream(request("gemini-2.0-flash"))
         .await
@@ -370,7 +388,7 @@ async fn a_gemini_stream_cut_mid_answer_ends_with_a_stream_error() {
     let mock = mock().await;
     mock.mock
         .fail_next(1, Fault::Disconnect { after_deltas: 2 });
-    let items = drain(&*gemini(&mock), request("gemini-2.0-flash"))
+    let items = drain(&*gemini(&mock).await, request("gemini-2.0-flash"))
         .await
         .unwrap();
     assert_eq!(texts(&items), split_deltas(REPLY)[..2].to_vec());
@@ -385,7 +403,7 @@ async fn a_slow_gemini_first_token_still_completes() {
     let mock = mock().await;
     mock.mock
         .fail_next(1, Fault::SlowFirstToken { delay_ms: 400 });
-    let done = chat::complete(&*gemini(&mock), request("gemini-2.0-flash"))
+    let done = chat::complete(&*gemini(&mock).await, request("gemini-2.0-flash"))
         .await
         .unwrap();
     assert_eq!(done.text, REPLY);
@@ -394,8 +412,8 @@ async fn a_slow_gemini_first_token_still_completes() {
 
 // ---- Fallback and circuit breaker ----
 
-fn fallback(mock: &MockProviders, models: &[&str]) -> chat::Fallback {
-    let provider = openai(mock);
+async fn fallback(mock: &MockProviders, models: &[&str]) -> chat::Fallback {
+    let provider = openai(mock).await;
     chat::Fallback::new(
         models
             .iter()
@@ -413,6 +431,7 @@ async fn a_500_before_any_token_falls_back_to_the_second_model() {
     let mock = mock().await;
     mock.mock.fail_next_for("gpt-4o", 1, Fault::ServerError);
     let answer = fallback(&mock, &["gpt-4o", "gpt-4o-mini"])
+        .await
         .start(request("ignored"))
         .await
         .unwrap();
@@ -430,6 +449,7 @@ async fn a_failure_after_tokens_were_sent_does_not_fall_back() {
     mock.mock
         .fail_next_for("gpt-4o", 1, Fault::Disconnect { after_deltas: 2 });
     let answer = fallback(&mock, &["gpt-4o", "gpt-4o-mini"])
+        .await
         .start(request("ignored"))
         .await
         .unwrap();
@@ -454,6 +474,7 @@ async fn a_short_retry_after_is_waited_out_on_the_same_model() {
         },
     );
     let answer = fallback(&mock, &["gpt-4o", "gpt-4o-mini"])
+        .await
         .start(request("ignored"))
         .await
         .unwrap();
@@ -466,7 +487,7 @@ async fn a_short_retry_after_is_waited_out_on_the_same_model() {
 async fn the_circuit_opens_after_repeated_failures_and_the_provider_is_left_alone() {
     let mock = mock().await;
     mock.mock.fail_next(100, Fault::ServerError);
-    let model = openai(&mock);
+    let model = openai(&mock).await;
     let threshold = shared::chat::resilience::BreakerConfig::default().failure_threshold as usize;
     for _ in 0..threshold {
         let error = model.stream(request("gpt-4o")).await.err().unwrap();
@@ -489,7 +510,9 @@ async fn the_circuit_opens_after_repeated_failures_and_the_provider_is_left_alon
 
 #[tokio::test]
 async fn the_offline_answerer_quotes_the_passages_with_their_markers() {
-    let model = chat::build("offline", &ProviderSettings::default()).unwrap();
+    let model = chat::build("offline", &ProviderSettings::default())
+        .await
+        .unwrap();
     let mut asked = request("offline");
     asked.system = Some(
         "Use the passages below.\n\n[1] Atlas (page 3)\nParis is the capital of France. It lies on the Seine.\n\n[2] Rivers\nThe Seine flows into the English Channel at Le Havre.\n"
@@ -509,13 +532,15 @@ async fn the_offline_answerer_quotes_the_passages_with_their_markers() {
 }
 
 #[tokio::test]
-async fn bedrock_and_unknown_providers_are_refused_with_a_reason() {
-    let error = chat::build("bedrock", &ProviderSettings::default())
-        .err()
+async fn bedrock_builds_and_unknown_providers_are_refused_with_a_reason() {
+    let bedrock = chat::build("bedrock", &ProviderSettings::default())
+        .await
         .unwrap();
-    assert!(error.message.contains("bedrock"));
+    assert_eq!(bedrock.provider(), "bedrock");
     let error = chat::build("mystery", &ProviderSettings::default())
+        .await
         .err()
         .unwrap();
     assert_eq!(error.code, shared::ErrorCode::Validation);
+    assert!(error.message.contains("mystery"), "{}", error.message);
 }

@@ -18,7 +18,7 @@ use studio_tests::TestDb;
 use uuid::Uuid;
 
 /// A repository with one item whose two chunks are stored and waiting for vectors.
-async fn stored_item(t: &TestDb) -> (Uuid, Vec<Uuid>, shared::auth::Caller) {
+pub(crate) async fn stored_item(t: &TestDb) -> (Uuid, Vec<Uuid>, shared::auth::Caller) {
     let team = t.team().await;
     let caller = t.member("s", "staff", team).await;
     let repository = repositories::create(
@@ -59,13 +59,13 @@ async fn stored_item(t: &TestDb) -> (Uuid, Vec<Uuid>, shared::auth::Caller) {
     (item.id, stored.chunk_ids().to_vec(), caller)
 }
 
-fn fixture_event(chunk_ids: &[Uuid]) -> SqsEvent {
+pub(crate) fn fixture_event(chunk_ids: &[Uuid]) -> SqsEvent {
     let text = include_str!("../../events/embedding-generator/sqs-batch.json");
     let ids: Vec<String> = chunk_ids.iter().map(|id| format!("\\\"{id}\\\"")).collect();
     serde_json::from_str(&text.replace("\\\"CHUNK_ID\\\"", &ids.join(","))).unwrap()
 }
 
-fn deps(t: &TestDb, embedder: Box<dyn Embedder>) -> Deps {
+pub(crate) fn deps(t: &TestDb, embedder: Box<dyn Embedder>) -> Deps {
     Deps {
         db: t.db.clone(),
         embedder,

@@ -1,6 +1,8 @@
 //! End-to-end tests against the local stack's PostgreSQL through the local Data API server.
 
 mod api;
+mod bedrock_chat;
+mod bedrock_embeddings;
 mod chat_providers;
 mod data_api_faults;
 mod data_api_types;

@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
             &sdk,
             &config::required("FILE_PROCESSING_QUEUE_URL")?,
         )),
-        embedder: shared::embed::from_env()?,
+        embedder: shared::embed::from_env().await?,
     };
     let deps = &deps;
     run(service_fn(move |request| async move {

@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let deps = Deps {
         db: DataApi::from_env(&config.database).await,
-        embedder: shared::embed::from_env()?,
+        embedder: shared::embed::from_env().await?,
         max_receive_count: config::max_receive_count(),
     };
     let deps = &deps;

@@ -1,5 +1,6 @@
 //! AWS adapters, built from the ambient SDK configuration (`AWS_ENDPOINT_URL_*` locally).
 
+pub mod bedrock;
 mod object_store;
 mod queue;
 
