@@ -203,7 +203,8 @@ pub struct ProviderSettings {
     pub api_version: Option<String>,
     /// AWS region (Bedrock).
     pub region: Option<String>,
-    /// How long to wait for the provider to accept a request (first byte).
+    /// How long to wait for the provider to accept a request (first byte), and at most
+    /// between two reads of its stream; [`DEFAULT_TIMEOUT`] when unset.
     pub timeout: Option<Duration>,
 }
 
