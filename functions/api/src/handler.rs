@@ -64,9 +64,12 @@ fn respond<T: Serialize>(
 ) -> Result<Response<Body>, lambda_http::Error> {
     let state = ActionState::from(outcome);
     let body = serde_json::to_string(&state)?;
-    Ok(Response::builder()
+    let mut response = Response::builder()
         .status(state.http_status())
         .header("content-type", "application/json")
-        .header("x-request-id", request_id)
-        .body(Body::Text(body))?)
+        .header("x-request-id", request_id);
+    if let Some(seconds) = state.retry_after_secs() {
+        response = response.header("retry-after", seconds);
+    }
+    Ok(response.body(Body::Text(body))?)
 }
