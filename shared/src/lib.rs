@@ -20,6 +20,7 @@ pub mod migrate;
 pub mod models;
 pub mod ports;
 pub mod rate_limit;
+pub mod roles;
 pub mod search;
 pub mod settings;
 pub mod sql;

@@ -134,6 +134,17 @@ pub async fn list_usable(db: &DataApi, caller: &Caller) -> Result<Vec<AiModel>, 
     Ok(models.into_iter().filter(|m| m.allows(caller)).collect())
 }
 
+/// Every model, active or not; administrators only.
+pub async fn list_all(db: &DataApi, caller: &Caller) -> Result<Vec<AiModel>, AppError> {
+    require_admin(caller)?;
+    Ok(db
+        .query(
+            &format!("SELECT {COLUMNS} FROM ai_models ORDER BY name, id"),
+            Params::new(),
+        )
+        .await?)
+}
+
 /// The body of `POST /models`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -375,9 +386,9 @@ mod tests {
             cached_input_tokens: 1_000,
             reasoning_tokens: 100,
         };
-        // 234 * 0.00015 / 1000 + 1000 * 0.000075 / 1000 + 567 * 0.0006 / 1000
-        assert_eq!(prices.cost(&usage), d("0.0004203"));
-        assert_eq!(prices.cost(&usage).to_string(), "0.0004203");
+        // (234 * 0.00015 + 1000 * 0.000075 + 567 * 0.0006) / 1000 = 0.4503 / 1000
+        assert_eq!(prices.cost(&usage), d("0.0004503"));
+        assert_eq!(prices.cost(&usage).to_string(), "0.0004503");
     }
 
     #[test]

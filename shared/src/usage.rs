@@ -168,6 +168,26 @@ pub async fn report(
         .await?)
 }
 
+/// How far back a report reaches when `from` is not given.
+pub const DEFAULT_REPORT_DAYS: i64 = 30;
+
+/// The report period from the query's `from` and `to` (defaults: the last 30 days to now).
+pub fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(DateTime<Utc>, DateTime<Utc>), AppError> {
+    let to = match to {
+        Some(text) => parse_bound("to", text, true)?,
+        None => now,
+    };
+    let from = match from {
+        Some(text) => parse_bound("from", text, false)?,
+        None => to - chrono::Duration::days(DEFAULT_REPORT_DAYS),
+    };
+    Ok((from, to))
+}
+
 /// Reads a report bound: an RFC 3339 time, or a date (`2025-01-31`). A date `to` includes
 /// its whole day.
 pub fn parse_bound(name: &str, text: &str, is_end: bool) -> Result<DateTime<Utc>, AppError> {

@@ -8,6 +8,7 @@ use shared::auth::{self, Claims};
 use shared::data_api::DataApi;
 use shared::embed::Embedder;
 use shared::ports::{ObjectStore, Queue};
+use shared::settings::Settings;
 use shared::{ActionState, AppError, ErrorCode};
 
 use crate::routes;
@@ -18,6 +19,8 @@ pub struct Deps {
     /// The file-processing queue, for reprocessing and URL items.
     pub processing: Box<dyn Queue>,
     pub embedder: Box<dyn Embedder>,
+    /// Runtime settings (one per process: clones share the cache).
+    pub settings: Settings,
 }
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, lambda_http::Error> {
@@ -58,7 +61,9 @@ fn claims(request: &Request) -> Result<Claims, AppError> {
         .map_err(|_| AppError::new(ErrorCode::Unauthorized, "The sign-in token lacks a subject"))
 }
 
-fn respond<T: Serialize>(
+/// The ActionState response for `outcome`, with `X-Request-Id` and, when rate limited,
+/// `Retry-After`.
+pub fn respond<T: Serialize>(
     outcome: Result<T, AppError>,
     request_id: &str,
 ) -> Result<Response<Body>, lambda_http::Error> {
