@@ -65,10 +65,11 @@ impl Prices {
         let cached_price = self
             .cached_input_price_per_1k
             .unwrap_or(self.input_price_per_1k);
-        (uncached * self.input_price_per_1k
+        ((uncached * self.input_price_per_1k
             + Decimal::from(cached) * cached_price
             + Decimal::from(usage.output_tokens) * self.output_price_per_1k)
-            / thousand
+            / thousand)
+            .normalize()
     }
 }
 

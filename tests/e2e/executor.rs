@@ -237,3 +237,142 @@ async fn fallbacks_skip_models_the_caller_may_not_use_and_settings_reach_the_pro
     .unwrap_err();
     assert_eq!(error.code, ErrorCode::NotFound);
 }
+
+#[tokio::test]
+async fn administrators_manage_models_and_roles_through_the_api_and_others_cannot() {
+    use crate::api::{call, deps, event};
+    let t = TestDb::migrated().await;
+    let deps = deps(&t).await;
+    let team = t.team().await;
+    let id = Uuid::new_v4();
+    let (admin, student, outsider) = (
+        format!("admin-{id}"),
+        format!("student-{id}"),
+        format!("outsider-{id}"),
+    );
+    let admin_user = t.member(&admin, "administrator", team).await;
+    let student_user = t.member(&student, "student", team).await;
+    let outsider_user = t.member(&outsider, "student", t.team().await).await;
+    let get = |path: String, sub: &str| call(&deps, event("GET", &path, None, None, Some(sub)));
+
+    let (status, created) = call(
+        &deps,
+        event(
+            "POST",
+            "/models",
+            Some(json!({
+        "provider": "openai", "modelId": format!("gpt-staff-{id}"), "name": "Staff model",
+        "allowedRoles": ["staff"], "inputPricePer1k": "0.0025", "outputPricePer1k": "0.01"})),
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{created}");
+    assert_eq!(created["data"]["inputPricePer1k"], "0.002500");
+    let model = created["data"]["id"].as_str().unwrap().to_owned();
+    let listed = |body: &serde_json::Value| {
+        body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == model.as_str())
+    };
+    let (_, models) = get("/models".into(), &student).await;
+    assert!(
+        !listed(&models),
+        "a staff-only model is hidden from students"
+    );
+
+    let (status, _) = call(
+        &deps,
+        event(
+            "POST",
+            "/models",
+            Some(json!({"provider": "openai", "modelId": "x", "name": "x"})),
+            None,
+            Some(&student),
+        ),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, bad) = call(
+        &deps,
+        event(
+            "PATCH",
+            &format!("/models/{model}"),
+            Some(json!({"inputPricePer1k": "-1"})),
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, patched) = call(
+        &deps,
+        event(
+            "PATCH",
+            &format!("/models/{model}"),
+            Some(json!({"allowedRoles": [], "name": "Everyone's model"})),
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(patched["data"]["name"], "Everyone's model");
+    assert_eq!(patched["data"]["outputPricePer1k"], "0.010000");
+    let (_, models) = get("/models".into(), &student).await;
+    assert!(listed(&models));
+
+    // Roles: within the administrator's teams, known roles only, never removing one's own.
+    let (status, roles) = call(
+        &deps,
+        event(
+            "PUT",
+            &format!("/users/{}/roles", student_user.user_id),
+            Some(json!({"roles": ["staff", "student"]})),
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{roles}");
+    assert_eq!(roles["data"]["roles"], json!(["staff", "student"]));
+    let (_, read) = get(format!("/users/{}/roles", student_user.user_id), &admin).await;
+    assert_eq!(read["data"]["roles"], json!(["staff", "student"]));
+    let (status, _) = get(format!("/users/{}/roles", outsider_user.user_id), &admin).await;
+    assert_eq!(status, 404);
+    let (status, unknown) = call(
+        &deps,
+        event(
+            "PUT",
+            &format!("/users/{}/roles", student_user.user_id),
+            Some(json!({"roles": ["wizard"]})),
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        unknown["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("wizard")
+    );
+    let (status, own) = call(
+        &deps,
+        event(
+            "PUT",
+            &format!("/users/{}/roles", admin_user.user_id),
+            Some(json!({"roles": ["staff"]})),
+            None,
+            Some(&admin),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400, "{own}");
+    let (status, _) = get(format!("/users/{}/roles", student_user.user_id), &student).await;
+    assert_eq!(status, 403);
+}
