@@ -143,3 +143,35 @@ impl TestDb {
         row.get(0)
     }
 }
+
+/// A fresh settings data-key secret in the stack's moto (a random 256-bit key), so a test
+/// that rotates it disturbs no other test. Returns the adapter and the secret's ARN.
+pub async fn data_keys() -> (shared::adapters::aws::SecretsManagerDataKeys, String) {
+    let sdk = shared::adapters::aws::sdk_config().await;
+    let client = aws_sdk_secretsmanager::Client::new(&sdk);
+    let arn = client
+        .create_secret()
+        .name(format!("test/settings-key-{}", Uuid::new_v4().simple()))
+        .secret_string(shared::settings::keys::random_key_hex())
+        .send()
+        .await
+        .expect("create a data key secret in moto (AWS_ENDPOINT_URL_SECRETS_MANAGER)")
+        .arn
+        .expect("the new secret's ARN");
+    (
+        shared::adapters::aws::SecretsManagerDataKeys::new(&sdk, &arn),
+        arn,
+    )
+}
+
+/// A settings store over `db` with a fresh data key and no environment fallback.
+pub async fn settings(db: &DataApi) -> shared::settings::Settings {
+    let (keys, _) = data_keys().await;
+    shared::settings::Settings::with_options(
+        db.clone(),
+        std::sync::Arc::new(keys),
+        Box::new(|_| None),
+        Box::new(std::time::Instant::now),
+        shared::settings::DEFAULT_TTL,
+    )
+}

@@ -53,6 +53,13 @@ impl<T> ActionState<T> {
         }
     }
 
+    /// The `Retry-After` seconds an HTTP response of this outcome carries (rate_limited).
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.error
+            .as_ref()
+            .and_then(|e| crate::error::retry_after_of(e.details.as_ref()))
+    }
+
     /// The HTTP status this outcome is sent with.
     pub fn http_status(&self) -> u16 {
         match &self.error {

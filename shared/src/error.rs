@@ -110,6 +110,20 @@ impl AppError {
         Self::new(ErrorCode::Internal, message)
     }
 
+    /// `rate_limited`, with the whole seconds until a retry can succeed in
+    /// `details.retryAfterSeconds` (HTTP responses send it as `Retry-After`).
+    pub fn rate_limited(message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        // Round up: retrying after the floor would still be refused.
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        Self::new(ErrorCode::RateLimited, message)
+            .with_details(serde_json::json!({ RETRY_AFTER_FIELD: seconds.max(1) }))
+    }
+
+    /// The seconds a `rate_limited` error asks the caller to wait.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        retry_after_of(self.details.as_ref())
+    }
+
     pub fn is_retryable(&self) -> bool {
         self.code.is_retryable()
     }
@@ -117,6 +131,13 @@ impl AppError {
     pub fn http_status(&self) -> u16 {
         self.code.http_status()
     }
+}
+
+/// The `details` field of a `rate_limited` error that carries its `Retry-After` seconds.
+pub const RETRY_AFTER_FIELD: &str = "retryAfterSeconds";
+
+pub(crate) fn retry_after_of(details: Option<&serde_json::Value>) -> Option<u64> {
+    details?.get(RETRY_AFTER_FIELD)?.as_u64()
 }
 
 /// Lambda reports this `errorType` for failures worth retrying (SQS redelivers them).
@@ -181,6 +202,16 @@ mod tests {
 
         let diagnostic: lambda_runtime::Diagnostic = AppError::validation("bad id").into();
         assert_eq!(diagnostic.error_type, NON_RETRYABLE);
+    }
+
+    #[test]
+    fn a_rate_limited_error_rounds_its_retry_after_up_to_whole_seconds() {
+        let error = AppError::rate_limited("slow down", std::time::Duration::from_millis(1500));
+        assert_eq!(error.code, ErrorCode::RateLimited);
+        assert_eq!(error.retry_after_secs(), Some(2));
+        let now = AppError::rate_limited("slow down", std::time::Duration::ZERO);
+        assert_eq!(now.retry_after_secs(), Some(1));
+        assert_eq!(AppError::validation("x").retry_after_secs(), None);
     }
 
     #[test]

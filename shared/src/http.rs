@@ -42,14 +42,8 @@ pub fn respond<T: Serialize>(
     outcome: Result<T, AppError>,
     request_id: &str,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    let retry_after = match &outcome {
-        Err(error) if error.code == ErrorCode::RateLimited => error
-            .details
-            .as_ref()
-            .and_then(|d| d["retryAfterSeconds"].as_u64()),
-        _ => None,
-    };
     let state = ActionState::from(outcome);
+    let retry_after = state.retry_after_secs();
     let body = serde_json::to_string(&state)?;
     let mut response = Response::builder()
         .status(state.http_status())

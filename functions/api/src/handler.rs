@@ -7,6 +7,7 @@ use shared::data_api::DataApi;
 use shared::embed::Embedder;
 use shared::http;
 use shared::ports::{ObjectStore, Queue};
+use shared::settings::Settings;
 
 use crate::routes;
 
@@ -16,6 +17,8 @@ pub struct Deps {
     /// The file-processing queue, for reprocessing and URL items.
     pub processing: Box<dyn Queue>,
     pub embedder: Box<dyn Embedder>,
+    /// Runtime settings (one per process: clones share the cache).
+    pub settings: Settings,
 }
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, lambda_http::Error> {

@@ -2,17 +2,23 @@
 
 use api::handler::{Deps, handle};
 use lambda_http::{Error, run, service_fn};
-use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
+use std::sync::Arc;
+
+use shared::adapters::aws::{S3ObjectStore, SecretsManagerDataKeys, SqsQueue, sdk_config};
 use shared::config::{self, Config};
 use shared::data_api::DataApi;
+use shared::settings::Settings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
+    let db = DataApi::from_env(&config.database).await;
+    let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
     let deps = Deps {
-        db: DataApi::from_env(&config.database).await,
+        settings: Settings::new(db.clone(), Arc::new(keys)),
+        db,
         store: Box::new(S3ObjectStore::new(
             &sdk,
             &config::required("DOCUMENTS_BUCKET")?,

@@ -91,10 +91,13 @@ pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result
                 .await?;
             to_value(item)
         }
-        _ => Err(AppError::not_found(format!(
-            "No route for {} {raw_path}",
-            request.method()
-        ))),
+        _ => match crate::admin::dispatch(request, caller, deps, &path).await {
+            Some(outcome) => outcome,
+            None => Err(AppError::not_found(format!(
+                "No route for {} {raw_path}",
+                request.method()
+            ))),
+        },
     }
 }
 

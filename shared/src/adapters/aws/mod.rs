@@ -1,9 +1,11 @@
 //! AWS adapters, built from the ambient SDK configuration (`AWS_ENDPOINT_URL_*` locally).
 
 pub mod bedrock;
+mod data_keys;
 mod object_store;
 mod queue;
 
+pub use data_keys::SecretsManagerDataKeys;
 pub use object_store::S3ObjectStore;
 pub use queue::SqsQueue;
 

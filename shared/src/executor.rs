@@ -1,0 +1,208 @@
+//! The executor configurator: for a caller and a requested model, everything a chat, compare
+//! or assistant executor needs (the model row, its provider's settings, the fallback chain,
+//! the system prompt), after the access check. Executors never read settings themselves.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::chat::ProviderSettings;
+use crate::data_api::{DataApi, Params};
+use crate::error::AppError;
+use crate::models::{self, AiModel};
+use crate::settings::Settings;
+
+/// Setting holding the system prompt every chat starts with.
+pub const SYSTEM_PROMPT: &str = "chat.system_prompt";
+
+/// How deep a fallback chain is followed.
+const MAX_FALLBACKS: usize = 3;
+
+/// A model and how to reach its provider.
+#[derive(Debug, Clone)]
+pub struct ResolvedModel {
+    pub model: AiModel,
+    pub provider: ProviderSettings,
+}
+
+/// What an executor runs with.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    pub primary: ResolvedModel,
+    /// Models to try, in order, when the primary fails before its first token. Only
+    /// active models the caller may use are included.
+    pub fallbacks: Vec<ResolvedModel>,
+    /// The persona's prompt, else the global default, else none.
+    pub system_prompt: Option<String>,
+}
+
+/// What to resolve.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// An `ai_models` id or its `model_id` (`gpt-4o-mini`).
+    pub model: &'a str,
+    /// A persona of one of the caller's teams whose system prompt applies.
+    pub persona: Option<Uuid>,
+}
+
+/// Resolves `request` for `caller`, refusing with `forbidden` (before any provider call)
+/// a model that is inactive, not enabled for chat, or not allowed to the caller's roles.
+pub async fn resolve(
+    db: &DataApi,
+    settings: &Settings,
+    caller: &Caller,
+    request: Request<'_>,
+) -> Result<Execution, AppError> {
+    let model = models::find(db, request.model).await?;
+    check_access(&model, caller)?;
+    let fallbacks = fallback_chain(db, &model)
+        .await?
+        .into_iter()
+        .filter(|m| check_access(m, caller).is_ok())
+        .collect::<Vec<_>>();
+    let system_prompt = match request.persona {
+        Some(persona) => Some(persona_prompt(db, caller, persona).await?),
+        None => settings.text(SYSTEM_PROMPT).await?,
+    };
+    let primary = ResolvedModel {
+        provider: provider_settings(settings, &model).await?,
+        model,
+    };
+    let mut resolved = Vec::with_capacity(fallbacks.len());
+    for model in fallbacks {
+        resolved.push(ResolvedModel {
+            provider: provider_settings(settings, &model).await?,
+            model,
+        });
+    }
+    Ok(Execution {
+        primary,
+        fallbacks: resolved,
+        system_prompt,
+    })
+}
+
+/// The access rule, in one place: active, chat-enabled, and allowed to one of the caller's
+/// roles (administrators may use any model).
+pub fn check_access(model: &AiModel, caller: &Caller) -> Result<(), AppError> {
+    if !model.active {
+        return Err(AppError::forbidden(format!(
+            "{} is not active; an administrator can enable it",
+            model.name
+        )));
+    }
+    if !model.chat_enabled {
+        return Err(AppError::forbidden(format!(
+            "{} is not enabled for chat",
+            model.name
+        )));
+    }
+    if !model.allows(caller) {
+        return Err(AppError::forbidden(format!(
+            "{} is available to {} only",
+            model.name,
+            model.allowed_roles.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// How to reach `model`'s provider: `<provider>.<field>` settings (database, then
+/// environment), with the model's own non-secret `config` (base_url, api_version, region)
+/// taking precedence.
+pub async fn provider_settings(
+    settings: &Settings,
+    model: &AiModel,
+) -> Result<ProviderSettings, AppError> {
+    let provider = model.provider.as_str();
+    let from_model = |field: &str| {
+        model
+            .config
+            .get(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
+    let setting = async |field: &str| settings.text(&format!("{provider}.{field}")).await;
+    let timeout = match setting("timeout_secs").await? {
+        None => None,
+        Some(text) => match text.trim().parse::<f64>() {
+            Ok(secs) if secs > 0.0 && secs.is_finite() => Some(Duration::from_secs_f64(secs)),
+            _ => {
+                tracing::warn!(
+                    provider,
+                    "{provider}.timeout_secs is not a positive number; ignored"
+                );
+                None
+            }
+        },
+    };
+    Ok(ProviderSettings {
+        base_url: match from_model("base_url") {
+            Some(url) => Some(url),
+            None => setting("base_url").await?,
+        },
+        api_key: setting("api_key").await?,
+        api_version: match from_model("api_version") {
+            Some(version) => Some(version),
+            None => setting("api_version").await?,
+        },
+        region: match from_model("region") {
+            Some(region) => Some(region),
+            None => setting("region").await?,
+        },
+        timeout,
+    })
+}
+
+/// The models `model` falls back to, in order, without cycles, in one statement.
+async fn fallback_chain(db: &DataApi, model: &AiModel) -> Result<Vec<AiModel>, AppError> {
+    if model.fallback_model_id.is_none() {
+        return Ok(Vec::new());
+    }
+    Ok(db
+        .query(
+            &format!(
+                "WITH RECURSIVE chain (next_id, depth, seen) AS (
+                     SELECT :fallback::uuid, 1, ARRAY[:id::uuid]
+                     UNION ALL
+                     SELECT m.fallback_model_id, c.depth + 1, c.seen || m.id
+                     FROM chain c JOIN ai_models m ON m.id = c.next_id
+                     WHERE m.fallback_model_id IS NOT NULL AND c.depth < :max
+                       AND NOT m.fallback_model_id = ANY (c.seen || m.id))
+                 SELECT {} FROM chain JOIN ai_models ON ai_models.id = chain.next_id
+                 WHERE NOT chain.next_id = ANY (chain.seen)
+                 ORDER BY chain.depth",
+                models::COLUMNS
+            ),
+            Params::new()
+                .bind("id", model.id)
+                .bind("fallback", model.fallback_model_id)
+                .bind("max", MAX_FALLBACKS as i64),
+        )
+        .await?)
+}
+
+async fn persona_prompt(db: &DataApi, caller: &Caller, persona: Uuid) -> Result<String, AppError> {
+    #[derive(Deserialize)]
+    struct Persona {
+        team_id: Uuid,
+        system_prompt: String,
+        active: bool,
+    }
+    let found: Persona = db
+        .query_opt(
+            "SELECT team_id, system_prompt, active FROM personas WHERE id = :id",
+            Params::new().bind("id", persona),
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found(format!("No persona {persona}")))?;
+    if !caller.in_team(found.team_id) {
+        return Err(AppError::not_found(format!("No persona {persona}")));
+    }
+    if !found.active {
+        return Err(AppError::validation("This persona is archived"));
+    }
+    Ok(found.system_prompt)
+}
