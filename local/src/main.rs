@@ -7,7 +7,7 @@ use studio_local::stack::{self, Options};
 
 const USAGE: &str = "usage:
   studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--front-door-port N]
-            [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
+            [--bedrock-port N] [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
   studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack
   studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
   studio search <query> [--repo NAME] [--as EMAIL]
@@ -59,6 +59,7 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
             "--moto-port" => options.moto_port = value()?.parse()?,
             "--ready-file" => ready_file = Some(PathBuf::from(value()?)),
             "--front-door-port" => options.front_door_port = value()?.parse()?,
+            "--bedrock-port" => options.bedrock_port = value()?.parse()?,
             "--no-functions" => options.functions = false,
             "--no-moto" => options.moto = false,
             "--no-seed" => options.seed = false,
@@ -184,6 +185,10 @@ fn print_summary(stack: &stack::Stack, options: &Options) {
             options.pg_port, options.database
         );
     }
+    println!(
+        "  Bedrock       {} (local runtime: Titan v2 / Cohere embeddings, Converse, ConverseStream)",
+        stack.bedrock.endpoint()
+    );
     if let Some(functions) = &stack.functions {
         println!(
             "  API           http://{} (token: studio token staff@example.com)",

@@ -58,7 +58,7 @@ struct Count {
     n: i64,
 }
 
-async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16)) -> Duration {
+async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16, u16)) -> Duration {
     let ready = state.join("ready");
     let _ = std::fs::remove_file(&ready);
     let started = Instant::now();
@@ -70,6 +70,7 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16))
         .args(["--data-api-port", &ports.1.to_string()])
         .args(["--moto-port", &ports.2.to_string()])
         .args(["--front-door-port", &ports.3.to_string()])
+        .args(["--bedrock-port", &ports.4.to_string()])
         .arg("--ready-file")
         .arg(&ready)
         .env_remove("STUDIO_DATABASE_URL")
@@ -117,6 +118,20 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16))
         .await
         .unwrap();
     assert_eq!(users.n, 3, "the demo users are seeded once");
+
+    // Its Bedrock runtime embeds through the real SDK client.
+    let bedrock = env_value(state, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME");
+    let titan = shared::embed::BedrockEmbedder::new(
+        &studio_local::stack::local_sdk_config(&bedrock),
+        None,
+        "amazon.titan-embed-text-v2:0",
+        256,
+    )
+    .unwrap();
+    let vectors = shared::embed::Embedder::embed(&titan, &["hello".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(vectors[0].len(), 256);
 
     // A second stack on the same folder is refused and leaves the first one running.
     let second = Command::new(env!("CARGO_BIN_EXE_studio"))
@@ -169,7 +184,13 @@ async fn the_stack_starts_from_nothing_restarts_on_its_data_and_ctrl_c_leaves_no
     let state = std::env::temp_dir().join(format!("studio-stack-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&state);
     std::fs::create_dir_all(&state).unwrap();
-    let ports = (free_port(), free_port(), free_port(), free_port());
+    let ports = (
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+        free_port(),
+    );
     let first = start_query_and_interrupt(&state, ports).await;
     let second = start_query_and_interrupt(&state, ports).await;
     eprintln!("stack up from an empty state folder in {first:?}, again in {second:?}");

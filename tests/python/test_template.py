@@ -5,6 +5,7 @@ a regression is easy to make, on a copy broken on purpose to show the check noti
 """
 
 import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -173,3 +174,39 @@ def test_streaming_routes_must_stream(template):
     paths["/chat"] = {"post": {"x-amazon-apigateway-integration": {"type": "aws_proxy"}}}
     assert tc.check_streaming_routes(broken) == [
         "Api POST /chat: responseTransferMode is not STREAM"]
+
+
+def bedrock_statements(template):
+    """(resource, statement) for every Bedrock statement, wherever a policy holds it."""
+    found = []
+
+    def walk(node, owner):
+        if isinstance(node, dict):
+            action = node.get("Action")
+            actions = action if isinstance(action, list) else [action]
+            if any(isinstance(a, str) and a.startswith("bedrock:") for a in actions):
+                found.append((owner, node))
+            for value in node.values():
+                walk(value, owner)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, owner)
+
+    for name, resource in template["Resources"].items():
+        walk(resource, name)
+    return found
+
+
+def test_bedrock_embeddings_may_invoke_only_the_configured_model_and_only_when_chosen(template):
+    assert "bedrock" in template["Parameters"]["EmbeddingProvider"]["AllowedValues"]
+    statements = bedrock_statements(template)
+    assert {owner for owner, _ in statements} == {"ApiFunction", "EmbeddingGeneratorRole"}
+    model_arn = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${EmbeddingModelId}"
+    for owner, statement in statements:
+        assert statement["Action"] == "bedrock:InvokeModel", owner
+        assert statement["Resource"] == {"Fn::Sub": model_arn}, owner
+    # Each sits in the "then" branch of the BedrockEmbeddings condition.
+    text = json.dumps(template["Resources"])
+    assert text.count('{"Fn::If": ["BedrockEmbeddings", {"Sid": "EmbeddingModel"') == 2
+    assert template["Conditions"]["BedrockEmbeddings"] == {
+        "Fn::Equals": [{"Ref": "EmbeddingProvider"}, "bedrock"]}

@@ -37,6 +37,12 @@ pub async fn start(
     runner::build_functions(root).await?;
     let dir = runner::binaries_dir()?;
     let mut function_env = env.to_vec();
+    // The embedding model follows the caller's environment, like the provider.
+    for name in ["EMBEDDING_MODEL_ID", "EMBEDDING_DIMENSIONS"] {
+        if let Ok(value) = std::env::var(name) {
+            function_env.push((name.to_owned(), value));
+        }
+    }
     function_env.extend([
         (
             "EMBEDDING_PROVIDER".to_owned(),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::bedrock::BedrockServer;
 use crate::data_api::{DataApiServer, ServerConfig};
 use process::Service;
 
@@ -36,6 +37,8 @@ pub struct Options {
     /// Run the functions (needs moto): api behind the front door, queue consumers.
     pub functions: bool,
     pub front_door_port: u16,
+    /// The local Bedrock runtime (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
+    pub bedrock_port: u16,
     /// The checkout, where function binaries are built from.
     pub root: PathBuf,
 }
@@ -66,6 +69,7 @@ impl Options {
             seed: true,
             functions: true,
             front_door_port: port("STUDIO_FRONT_DOOR_PORT", 3000),
+            bedrock_port: port("STUDIO_BEDROCK_PORT", 4583),
             root: root.to_owned(),
         }
     }
@@ -79,6 +83,7 @@ pub struct Stack {
     /// Held while the stack runs, so a second `studio up` on the same folder is refused.
     _lock: std::fs::File,
     pub data_api: DataApiServer,
+    pub bedrock: BedrockServer,
     /// `NAME=value` pairs a function or test needs to reach the stack.
     pub env: Vec<(String, String)>,
     pub started_in: Duration,
@@ -182,6 +187,18 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         )
     })?;
 
+    let bedrock = BedrockServer::start(SocketAddr::from((
+        Ipv4Addr::LOCALHOST,
+        options.bedrock_port,
+    )))
+    .await
+    .with_context(|| {
+        format!(
+            "cannot listen on port {} for the local Bedrock runtime",
+            options.bedrock_port
+        )
+    })?;
+
     let mut secret_arn = format!(
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}/database",
         "studio"
@@ -191,6 +208,10 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
         ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
         ("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), data_api.endpoint()),
+        (
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".to_owned(),
+            bedrock.endpoint(),
+        ),
         (
             "DATABASE_RESOURCE_ARN".to_owned(),
             LOCAL_CLUSTER_ARN.to_owned(),
@@ -245,6 +266,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         functions,
         _lock: lock,
         data_api,
+        bedrock,
         env,
         started_in: started.elapsed(),
     };
