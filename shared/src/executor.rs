@@ -8,7 +8,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::chat::ProviderSettings;
+use crate::chat::service::{Models, Speaker};
+use crate::chat::{Candidate, Fallback, ProviderSettings};
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 use crate::models::{self, AiModel};
@@ -205,4 +206,51 @@ async fn persona_prompt(db: &DataApi, caller: &Caller, persona: Uuid) -> Result<
         return Err(AppError::validation("This persona is archived"));
     }
     Ok(found.system_prompt)
+}
+
+/// The studio's speakers: the configurator's checked model and fallbacks, each built into
+/// its provider adapter (kept for the process), behind one [`Fallback`].
+#[derive(Clone)]
+pub struct StudioModels {
+    pub db: DataApi,
+    pub settings: Settings,
+}
+
+#[async_trait::async_trait]
+impl Models for StudioModels {
+    async fn speaker(&self, caller: &Caller, model_ref: &str) -> Result<Speaker, AppError> {
+        let execution = resolve(
+            &self.db,
+            &self.settings,
+            caller,
+            Request {
+                model: model_ref,
+                persona: None,
+            },
+        )
+        .await?;
+        let resolved: Vec<&ResolvedModel> = std::iter::once(&execution.primary)
+            .chain(&execution.fallbacks)
+            .collect();
+        let mut candidates = Vec::with_capacity(resolved.len());
+        for model in &resolved {
+            candidates.push(Candidate {
+                label: model.model.id.to_string(),
+                model_id: model.model.model_id.clone(),
+                chat: crate::chat::build(&model.model.provider, &model.provider).await?,
+            });
+        }
+        let primary = &execution.primary.model;
+        Ok(Speaker {
+            model: std::sync::Arc::new(Fallback::new(candidates)),
+            ai_model_id: primary.id,
+            model_name: primary.model_id.clone(),
+            max_output_tokens: primary
+                .max_output_tokens
+                .and_then(|n| u32::try_from(n).ok()),
+            models: resolved.into_iter().map(|m| m.model.clone()).collect(),
+            persona: None,
+            system: execution.system_prompt,
+        })
+    }
 }

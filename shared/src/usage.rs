@@ -10,6 +10,8 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::chat::Usage;
+use crate::chat::relay::Relayed;
+use crate::chat::service::{Ledger, Speaker};
 use crate::data_api::{self, DataApi, Params};
 use crate::error::AppError;
 use crate::models::AiModel;
@@ -229,5 +231,53 @@ mod tests {
         assert!(error.message.contains("yesterday"));
         let error = "day".parse::<GroupBy>().unwrap_err();
         assert_eq!(error.code, crate::ErrorCode::Validation);
+    }
+}
+
+/// The usage ledger behind chat, compare, assistants and the OpenAI-compatible endpoint:
+/// one row per model call, priced with the model that actually answered.
+#[derive(Clone)]
+pub struct UsageLedger {
+    pub db: DataApi,
+}
+
+#[async_trait::async_trait]
+impl Ledger for UsageLedger {
+    async fn record(
+        &self,
+        feature: &'static str,
+        caller: &Caller,
+        team_id: Uuid,
+        speaker: &Speaker,
+        relayed: &Relayed,
+        request_id: &str,
+    ) -> Result<data_api::Decimal, AppError> {
+        let feature = match feature {
+            "chat" => Feature::Chat,
+            "compare" => Feature::Compare,
+            "assistant" => Feature::Assistant,
+            _ => Feature::OpenaiCompat,
+        };
+        let Some(model) = speaker
+            .models
+            .get(relayed.answered_by)
+            .or(speaker.models.first())
+        else {
+            return Err(AppError::internal("A model call has no model row to price it"));
+        };
+        let cost = record(
+            &self.db,
+            &UsageRecord {
+                user: Some(caller.user_id),
+                team: Some(team_id),
+                model,
+                feature,
+                usage: relayed.usage,
+                latency: Some(relayed.latency),
+                request_id: Some(request_id),
+            },
+        )
+        .await?;
+        Ok(data_api::Decimal(cost.to_string()))
     }
 }

@@ -377,7 +377,7 @@ async fn run_prompt(
     let drained = tokio::spawn(async move { while drain.recv().await.is_some() {} });
     let called = tokio::time::timeout(
         prompt.timeout,
-        relay(speaker.model.as_ref(), request, "p", &sink),
+        relay(&speaker.model, request, "p", &sink),
     )
     .await;
     drop(sink);

@@ -79,7 +79,12 @@ struct Fakes {
 impl Models for Fakes {
     async fn speaker(&self, _: &Caller, model: &str) -> Result<Speaker, AppError> {
         Ok(Speaker {
-            model: Arc::new(Echo),
+            model: Arc::new(crate::chat::Fallback::new(vec![crate::chat::Candidate {
+                label: model.to_owned(),
+                model_id: model.to_owned(),
+                chat: Arc::new(Echo),
+            }])),
+            models: Vec::new(),
             ai_model_id: Uuid::nil(),
             model_name: model.to_owned(),
             persona: None,

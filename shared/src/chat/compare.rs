@@ -97,7 +97,7 @@ pub async fn run(ledger: &dyn Ledger, compare: PreparedCompare, out: mpsc::Sende
                     temperature: None,
                     reasoning_effort: None,
                 };
-                let relayed = relay(speaker.model.as_ref(), request, side, &out).await;
+                let relayed = relay(&speaker.model, request, side, &out).await;
                 if let Some(error) = &relayed.error {
                     let _ = out
                         .send(UiChunk::Error {

@@ -158,7 +158,7 @@ pub async fn prepare(
 /// Runs the completion, sending text deltas, errors and a finish carrying the usage.
 pub async fn run(ledger: &dyn Ledger, completion: PreparedCompletion, out: mpsc::Sender<UiChunk>) {
     let relayed = relay(
-        completion.speaker.model.as_ref(),
+        &completion.speaker.model,
         completion.request.clone(),
         "c",
         &out,

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
+use super::resilience::Fallback;
 use super::ui_stream::UiChunk;
-use super::{ChatEvent, ChatModel, ChatRequest, FinishReason, ProviderError, Usage};
+use super::{ChatEvent, ChatRequest, ChatStream, FinishReason, ProviderError, Usage};
 
 /// What one model call produced, complete or not.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +22,8 @@ pub struct Relayed {
     /// From the call to the first delta.
     pub first_token: Option<Duration>,
     pub latency: Duration,
+    /// Which of the fallback's candidates answered (0: the model asked for).
+    pub answered_by: usize,
 }
 
 impl Relayed {
@@ -37,16 +40,24 @@ impl Relayed {
     }
 }
 
-/// Streams `request` to `model`, sending text and reasoning parts with ids `{id}-text` and
-/// `{id}-reasoning` to `out`. A client that went away does not stop the call: the whole
-/// answer is still gathered and stored.
+/// Streams `request` to `model` (its first candidate that answers), sending text and
+/// reasoning parts with ids `{id}-text` and `{id}-reasoning` to `out`. A client that went
+/// away does not stop the call: the whole answer is still gathered and stored.
 pub async fn relay(
-    model: &dyn ChatModel,
+    model: &Fallback,
     request: ChatRequest,
     id: &str,
     out: &mpsc::Sender<UiChunk>,
 ) -> Relayed {
     let started = Instant::now();
+    let mut answered_by = 0;
+    let stream: Result<ChatStream, ProviderError> = match model.start(request).await {
+        Ok(answer) => {
+            answered_by = answer.index;
+            Ok(answer.stream)
+        }
+        Err(error) => Err(error),
+    };
     let mut relayed = Relayed {
         text: String::new(),
         reasoning: String::new(),
@@ -55,6 +66,7 @@ pub async fn relay(
         error: None,
         first_token: None,
         latency: Duration::ZERO,
+        answered_by,
     };
     let text_id = format!("{id}-text");
     let reasoning_id = format!("{id}-reasoning");
@@ -62,7 +74,7 @@ pub async fn relay(
     let send = |chunk: UiChunk| async move {
         let _ = out.send(chunk).await;
     };
-    match model.stream(request).await {
+    match stream {
         Err(error) => relayed.error = Some(error),
         Ok(mut stream) => {
             let mut finished = false;
@@ -141,8 +153,10 @@ pub async fn relay(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ChatStream;
+    use crate::chat::resilience::Candidate;
+    use crate::chat::{ChatModel, ChatStream};
     use async_trait::async_trait;
+    use std::sync::Arc;
 
     struct Scripted(Vec<Result<ChatEvent, ProviderError>>);
 
@@ -158,7 +172,12 @@ mod tests {
 
     async fn run(events: Vec<Result<ChatEvent, ProviderError>>) -> (Relayed, Vec<UiChunk>) {
         let (tx, mut rx) = mpsc::channel(100);
-        let relayed = relay(&Scripted(events), ChatRequest::default(), "m", &tx).await;
+        let model = Fallback::new(vec![Candidate {
+            label: "scripted".into(),
+            model_id: "scripted".into(),
+            chat: Arc::new(Scripted(events)),
+        }]);
+        let relayed = relay(&model, ChatRequest::default(), "m", &tx).await;
         drop(tx);
         let mut chunks = Vec::new();
         while let Some(chunk) = rx.recv().await {

@@ -13,16 +13,22 @@ use super::rag::Retrieved;
 use super::relay::{Relayed, relay};
 use super::request::ChatTurn;
 use super::ui_stream::UiChunk;
-use super::{ChatModel, ChatRequest, FinishReason, ReasoningEffort, Usage};
+use super::resilience::Fallback;
+use super::{ChatRequest, FinishReason, ReasoningEffort, Usage};
 use crate::auth::Caller;
 use crate::data_api::{DataApi, Decimal};
 use crate::error::AppError;
+use crate::models::AiModel;
 
-/// One voice in the answer: a model, with a persona's name and prompt when it has one.
+/// One voice in the answer: a model (with its fallbacks), with a persona's name and prompt
+/// when it has one.
 #[derive(Clone)]
 pub struct Speaker {
-    pub model: Arc<dyn ChatModel>,
-    /// The `ai_models` row that answers.
+    pub model: Arc<Fallback>,
+    /// The `ai_models` rows of the model and its fallbacks, in the fallback's order (for
+    /// prices and the ledger).
+    pub models: Vec<AiModel>,
+    /// The `ai_models` row asked for.
     pub ai_model_id: Uuid,
     /// The provider's model id (`gpt-4o-mini`).
     pub model_name: String,
@@ -254,7 +260,10 @@ async fn store_answer(
             conversation_id: chat.conversation_id,
             client_message_id: &client_message_id,
             parts: &parts,
-            model_id: speaker.ai_model_id,
+            model_id: speaker
+                .models
+                .get(relayed.answered_by)
+                .map_or(speaker.ai_model_id, |m| m.id),
             persona_id: speaker.persona.as_ref().map(|p| p.id),
             usage: relayed.usage,
             cost,
