@@ -263,7 +263,9 @@ impl Ledger for UsageLedger {
             .get(relayed.answered_by)
             .or(speaker.models.first())
         else {
-            return Err(AppError::internal("A model call has no model row to price it"));
+            return Err(AppError::internal(
+                "A model call has no model row to price it",
+            ));
         };
         let cost = record(
             &self.db,

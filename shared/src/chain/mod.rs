@@ -375,11 +375,8 @@ async fn run_prompt(
     // The runner needs the whole answer, not the stream parts.
     let (sink, mut drain) = mpsc::channel(64);
     let drained = tokio::spawn(async move { while drain.recv().await.is_some() {} });
-    let called = tokio::time::timeout(
-        prompt.timeout,
-        relay(&speaker.model, request, "p", &sink),
-    )
-    .await;
+    let called =
+        tokio::time::timeout(prompt.timeout, relay(&speaker.model, request, "p", &sink)).await;
     drop(sink);
     let _ = drained.await;
     let relayed = match called {

@@ -1,0 +1,167 @@
+//! Routes a streaming request: checks come first and fail as ActionState JSON; once they
+//! pass, the answer streams.
+
+use std::sync::Arc;
+
+use lambda_http::{Request, RequestExt, Response};
+use lambda_runtime::streaming::Body;
+use shared::auth;
+use shared::chat::request::ChatBody;
+use shared::chat::service::{self, Ledger, Models};
+use shared::chat::{compare, openai_compat};
+use shared::data_api::DataApi;
+use shared::embed::Embedder;
+use shared::rate_limit;
+use shared::settings::Settings;
+use shared::{AppError, http};
+use tokio::sync::mpsc;
+
+use crate::sse;
+
+/// A streamed body that is one buffer.
+fn whole(bytes: Vec<u8>) -> Body {
+    let (mut sender, body) = lambda_runtime::streaming::channel();
+    tokio::spawn(async move {
+        let _ = sender.send_data(bytes.into()).await;
+    });
+    body
+}
+
+fn json_response(
+    status: u16,
+    value: &serde_json::Value,
+    request_id: &str,
+) -> Result<Response<Body>, AppError> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-request-id", request_id)
+        .body(whole(value.to_string().into_bytes()))
+        .map_err(|e| AppError::internal(e.to_string()))
+}
+
+pub struct Deps {
+    pub db: DataApi,
+    pub settings: Settings,
+    pub embedder: Box<dyn Embedder>,
+    pub models: Box<dyn Models>,
+    pub ledger: Box<dyn Ledger>,
+}
+
+pub async fn handle(
+    request: Request,
+    deps: Arc<Deps>,
+) -> Result<Response<Body>, lambda_http::Error> {
+    let request_id = http::request_id(&request);
+    match route(&request, &deps, &request_id).await {
+        Ok(response) => Ok(response),
+        Err(error) => {
+            tracing::info!(code = %error.code, path = request.raw_http_path(), "Request refused");
+            if request.raw_http_path().starts_with("/v1/") {
+                // OpenAI SDKs read errors in OpenAI's shape.
+                let body = serde_json::json!({"error": {"message": error.message, "type": error.code.as_str(), "code": error.code.as_str()}});
+                return json_response(error.http_status(), &body, &request_id)
+                    .or_else(|e| Ok(Response::new(whole(e.message.into_bytes()))));
+            }
+            let response = http::respond::<()>(Err(error), &request_id)?;
+            let (parts, body) = response.into_parts();
+            Ok(Response::from_parts(parts, whole(body.to_vec())))
+        }
+    }
+}
+
+async fn route(
+    request: &Request,
+    deps: &Arc<Deps>,
+    request_id: &str,
+) -> Result<Response<Body>, AppError> {
+    let caller = auth::resolve(&deps.db, &http::claims(request)?).await?;
+    // Every route here is a prompt: counted against the caller's hourly limit.
+    rate_limit::check_prompt(&deps.db, &deps.settings, caller.user_id).await?;
+    match (
+        request.method().as_str(),
+        request.raw_http_path().trim_end_matches('/'),
+    ) {
+        ("POST", "/chat") => {
+            let turn = ChatBody::parse(request.body().as_ref())?;
+            let is_new = turn.body.conversation_id.is_none() && !turn.body.temporary;
+            let chat = service::prepare(
+                &deps.db,
+                deps.models.as_ref(),
+                deps.embedder.as_ref(),
+                caller,
+                turn,
+                request_id.to_owned(),
+            )
+            .await?;
+            let mut headers = vec![
+                sse::protocol_header(),
+                ("x-request-id", request_id.to_owned()),
+            ];
+            if is_new {
+                headers.push(("x-conversation-id", chat.conversation_id.to_string()));
+            }
+            let (out, chunks) = mpsc::channel(256);
+            let deps = Arc::clone(deps);
+            tokio::spawn(async move {
+                service::run(&deps.db, deps.ledger.as_ref(), chat, out).await;
+            });
+            sse::response(&headers, chunks, sse::ui_message_stream(), sse::UI_DONE)
+                .map_err(|e| AppError::internal(e.to_string()))
+        }
+        ("POST", "/compare") => {
+            let compare = compare::prepare(
+                deps.models.as_ref(),
+                caller,
+                request.body().as_ref(),
+                request_id.to_owned(),
+            )
+            .await?;
+            let (out, chunks) = mpsc::channel(256);
+            let deps = Arc::clone(deps);
+            tokio::spawn(async move { compare::run(deps.ledger.as_ref(), compare, out).await });
+            let headers = [
+                sse::protocol_header(),
+                ("x-request-id", request_id.to_owned()),
+            ];
+            sse::response(&headers, chunks, sse::ui_message_stream(), sse::UI_DONE)
+                .map_err(|e| AppError::internal(e.to_string()))
+        }
+        ("POST", "/v1/chat/completions") => {
+            let completion = openai_compat::prepare(
+                &deps.db,
+                deps.models.as_ref(),
+                deps.embedder.as_ref(),
+                caller,
+                request.body().as_ref(),
+                request_id.to_owned(),
+            )
+            .await?;
+            let (model, stream, include_usage) = (
+                completion.speaker.model_name.clone(),
+                completion.stream,
+                completion.include_usage,
+            );
+            let (out, chunks) = mpsc::channel(256);
+            let deps = Arc::clone(deps);
+            tokio::spawn(
+                async move { openai_compat::run(deps.ledger.as_ref(), completion, out).await },
+            );
+            if stream {
+                let mut encoder = openai_compat::ChunkEncoder::new(&model, include_usage);
+                let headers = [("x-request-id", request_id.to_owned())];
+                sse::response(
+                    &headers,
+                    chunks,
+                    Box::new(move |c| encoder.encode(c)),
+                    sse::UI_DONE,
+                )
+                .map_err(|e| AppError::internal(e.to_string()))
+            } else {
+                let completion = openai_compat::collect(&model, chunks).await?;
+                json_response(200, &completion, request_id)
+            }
+        }
+        (method, path) => Err(AppError::not_found(format!("No route for {method} {path}"))),
+    }
+}

@@ -1,0 +1,4 @@
+//! chat-stream: the streaming chat endpoints behind API Gateway's response streaming.
+
+pub mod handler;
+pub mod sse;

@@ -1,0 +1,38 @@
+//! chat-stream entry point: builds clients once and streams answers through Lambda
+//! response streaming.
+
+use std::sync::Arc;
+
+use chat_stream::handler::{Deps, handle};
+use lambda_http::{Error, run_with_streaming_response, service_fn};
+use shared::adapters::aws::{SecretsManagerDataKeys, sdk_config};
+use shared::config::{self, Config};
+use shared::data_api::DataApi;
+use shared::executor::StudioModels;
+use shared::settings::Settings;
+use shared::usage::UsageLedger;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let config = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let db = DataApi::from_env(&config.database).await;
+    let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
+    let settings = Settings::new(db.clone(), Arc::new(keys));
+    let deps = Arc::new(Deps {
+        models: Box::new(StudioModels {
+            db: db.clone(),
+            settings: settings.clone(),
+        }),
+        ledger: Box::new(UsageLedger { db: db.clone() }),
+        embedder: shared::embed::from_env().await?,
+        settings,
+        db,
+    });
+    run_with_streaming_response(service_fn(move |request| {
+        let deps = Arc::clone(&deps);
+        async move { handle(request, deps).await }
+    }))
+    .await
+}
