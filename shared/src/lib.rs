@@ -16,6 +16,7 @@ pub mod fetch;
 pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
+pub mod ocr;
 pub mod ports;
 pub mod search;
 pub mod sql;

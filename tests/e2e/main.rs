@@ -11,5 +11,7 @@ mod file_processor;
 mod ingest;
 mod knowledge;
 mod migrations;
+mod ocr;
 mod runtime_api;
+mod textract;
 mod through_the_stack;

@@ -1,9 +1,11 @@
 //! AWS adapters, built from the ambient SDK configuration (`AWS_ENDPOINT_URL_*` locally).
 
 mod object_store;
+mod ocr;
 mod queue;
 
 pub use object_store::S3ObjectStore;
+pub use ocr::TextractOcr;
 pub use queue::SqsQueue;
 
 /// The shared SDK configuration, loaded once at cold start.
