@@ -190,7 +190,7 @@ struct ItemRow {
 
 #[derive(Deserialize)]
 struct PageHit {
-    page_start: Option<i32>,
+    page_end: Option<i32>,
 }
 
 #[tokio::test]
@@ -221,15 +221,18 @@ async fn the_textract_processor_turns_its_fixture_completions_into_chunks_or_a_r
         .await
         .unwrap();
     let succeeded: SqsEvent = serde_json::from_str(SUCCEEDED_EVENT).unwrap();
-    let succeeded_job =
-        Completion::from_message(succeeded.records[0].body.as_deref().unwrap())
-            .unwrap()
-            .job_id;
+    let succeeded_job = Completion::from_message(succeeded.records[0].body.as_deref().unwrap())
+        .unwrap()
+        .job_id;
     // What the file-processor did when the scans arrived: 3 pages reserved for the first.
     budget::reserve(&t.db, 3, 10).await.unwrap().unwrap();
     budget::reserve(&t.db, 1, 10).await.unwrap().unwrap();
-    jobs::record_start(&t.db, &succeeded_job, scanned.id, 3).await.unwrap();
-    jobs::record_start(&t.db, FAILED_JOB, unreadable.id, 1).await.unwrap();
+    jobs::record_start(&t.db, &succeeded_job, scanned.id, 3)
+        .await
+        .unwrap();
+    jobs::record_start(&t.db, FAILED_JOB, unreadable.id, 1)
+        .await
+        .unwrap();
 
     let (engine, _) = recorded_textract().await;
     let sdk = sdk_config().await;
@@ -284,18 +287,21 @@ async fn the_textract_processor_turns_its_fixture_completions_into_chunks_or_a_r
     let hit: PageHit = t
         .db
         .query_one(
-            "SELECT page_start FROM chunks WHERE item_id = :id AND content LIKE '%autumn storm season%'",
+            "SELECT page_end FROM chunks WHERE item_id = :id AND content LIKE '%autumn storm season%'",
             Params::new().bind("id", scanned.id),
         )
         .await
         .unwrap();
-    assert_eq!(hit.page_start, Some(2));
+    assert_eq!(hit.page_end, Some(2));
 
     let failed: SqsEvent = serde_json::from_str(FAILED_EVENT).unwrap();
     let response = textract_processor::handler::handle(failed, &deps)
         .await
         .unwrap();
-    assert!(response.batch_item_failures.is_empty(), "a failed job is no retry");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "a failed job is no retry"
+    );
     let refused = item(unreadable.id).await;
     assert_eq!(refused.status, "failed");
     assert_eq!(

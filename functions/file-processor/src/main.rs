@@ -19,7 +19,10 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
     let db = DataApi::from_env(&config.database).await;
-    let store = Arc::new(S3ObjectStore::new(&sdk, &config::required("DOCUMENTS_BUCKET")?));
+    let store = Arc::new(S3ObjectStore::new(
+        &sdk,
+        &config::required("DOCUMENTS_BUCKET")?,
+    ));
     let ocr = ocr_from_env(&sdk, store.clone())?;
     let embedding_queue = SqsQueue::new(&sdk, &config::required("EMBEDDING_QUEUE_URL")?);
     let deps = Deps {

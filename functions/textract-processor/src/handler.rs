@@ -27,7 +27,11 @@ async fn complete_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), Ap
     let completion = Completion::from_message(message.body.as_deref().unwrap_or_default())?;
     match ocr::complete(&deps.pipeline, deps.engine, &completion).await {
         Ok(Completed::Item(outcome)) => {
-            tracing::info!(job_id = completion.job_id, ?outcome, "OCR completion handled");
+            tracing::info!(
+                job_id = completion.job_id,
+                ?outcome,
+                "OCR completion handled"
+            );
             Ok(())
         }
         Ok(Completed::Ignored(why)) => {

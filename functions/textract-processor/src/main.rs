@@ -18,9 +18,13 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
     let db = DataApi::from_env(&config.database).await;
-    let store = Arc::new(S3ObjectStore::new(&sdk, &config::required("DOCUMENTS_BUCKET")?));
+    let store = Arc::new(S3ObjectStore::new(
+        &sdk,
+        &config::required("DOCUMENTS_BUCKET")?,
+    ));
     let embedding_queue = SqsQueue::new(&sdk, &config::required("EMBEDDING_QUEUE_URL")?);
-    let engine = ocr_from_env(&sdk, store.clone())?.ok_or(ConfigError::Missing(vec!["OCR_PROVIDER"]))?;
+    let engine =
+        ocr_from_env(&sdk, store.clone())?.ok_or(ConfigError::Missing(vec!["OCR_PROVIDER"]))?;
     let deps = Deps {
         pipeline: Pipeline {
             db: &db,

@@ -49,16 +49,24 @@ pub async fn reserve(
     default_limit: i32,
 ) -> Result<Result<(), Exhausted>, AppError> {
     db.execute(
-        concat!("INSERT INTO ocr_page_budget (month, page_limit) VALUES (", this_month!(), ", :limit)
-             ON CONFLICT (month) DO NOTHING"),
+        concat!(
+            "INSERT INTO ocr_page_budget (month, page_limit) VALUES (",
+            this_month!(),
+            ", :limit)
+             ON CONFLICT (month) DO NOTHING"
+        ),
         Params::new().bind("limit", default_limit),
     )
     .await?;
     let reserved: Option<Usage> = db
         .query_opt(
-            concat!("UPDATE ocr_page_budget SET pages_used = pages_used + :pages
-                 WHERE month = ", this_month!(), " AND pages_used + :pages <= page_limit
-                 RETURNING page_limit, pages_used"),
+            concat!(
+                "UPDATE ocr_page_budget SET pages_used = pages_used + :pages
+                 WHERE month = ",
+                this_month!(),
+                " AND pages_used + :pages <= page_limit
+                 RETURNING page_limit, pages_used"
+            ),
             Params::new().bind("pages", pages),
         )
         .await?;
@@ -67,7 +75,11 @@ pub async fn reserve(
     }
     let usage: Usage = db
         .query_one(
-            concat!("SELECT page_limit, pages_used FROM ocr_page_budget WHERE month = ", this_month!(), ""),
+            concat!(
+                "SELECT page_limit, pages_used FROM ocr_page_budget WHERE month = ",
+                this_month!(),
+                ""
+            ),
             Params::new(),
         )
         .await?;
@@ -81,8 +93,12 @@ pub async fn reserve(
 /// Gives back a reservation whose job never started.
 pub async fn release(db: &DataApi, pages: i32) -> Result<(), AppError> {
     db.execute(
-        concat!("UPDATE ocr_page_budget SET pages_used = GREATEST(pages_used - :pages, 0)
-             WHERE month = ", this_month!(), ""),
+        concat!(
+            "UPDATE ocr_page_budget SET pages_used = GREATEST(pages_used - :pages, 0)
+             WHERE month = ",
+            this_month!(),
+            ""
+        ),
         Params::new().bind("pages", pages),
     )
     .await?;
@@ -93,7 +109,11 @@ pub async fn release(db: &DataApi, pages: i32) -> Result<(), AppError> {
 pub async fn this_month(db: &DataApi) -> Result<Option<(i32, i32)>, AppError> {
     let usage: Option<Usage> = db
         .query_opt(
-            concat!("SELECT page_limit, pages_used FROM ocr_page_budget WHERE month = ", this_month!(), ""),
+            concat!(
+                "SELECT page_limit, pages_used FROM ocr_page_budget WHERE month = ",
+                this_month!(),
+                ""
+            ),
             Params::new(),
         )
         .await?;

@@ -43,7 +43,9 @@ pub async fn complete(
         JobResult::Failed(reason) => {
             jobs::finish(db, &job.job_id, JobStatus::Failed, 0, Some(&reason)).await?;
             let reason = format!("OCR could not read the file: {reason}");
-            return Ok(Completed::Item(pipeline.failed(job.item_id, &reason).await?));
+            return Ok(Completed::Item(
+                pipeline.failed(job.item_id, &reason).await?,
+            ));
         }
         JobResult::Text { pages, page_count } => (pages, page_count),
     };

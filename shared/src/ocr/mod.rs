@@ -150,10 +150,9 @@ mod tests {
     #[test]
     fn sns_wrapped_and_raw_completions_read_the_same() {
         let raw = Completion::from_message(TEXTRACT).unwrap();
-        let wrapped = Completion::from_message(
-            &raw.to_sns_message("arn:aws:sns:us-east-1:1:t").unwrap(),
-        )
-        .unwrap();
+        let wrapped =
+            Completion::from_message(&raw.to_sns_message("arn:aws:sns:us-east-1:1:t").unwrap())
+                .unwrap();
         assert_eq!(raw, wrapped);
         assert!(raw.succeeded());
         assert_eq!(
@@ -164,10 +163,9 @@ mod tests {
 
     #[test]
     fn other_sns_messages_are_refused_with_a_reason() {
-        let error = Completion::from_message(
-            r#"{"Type":"SubscriptionConfirmation","Message":"confirm"}"#,
-        )
-        .unwrap_err();
+        let error =
+            Completion::from_message(r#"{"Type":"SubscriptionConfirmation","Message":"confirm"}"#)
+                .unwrap_err();
         assert!(error.message.contains("SubscriptionConfirmation"));
         assert!(Completion::from_message("{}").is_err());
     }

@@ -27,7 +27,12 @@ pub struct TextractOcr {
 
 impl TextractOcr {
     /// `topic_arn` receives completions; Textract assumes `role_arn` to publish to it.
-    pub fn new(client: aws_sdk_textract::Client, bucket: &str, topic_arn: &str, role_arn: &str) -> Self {
+    pub fn new(
+        client: aws_sdk_textract::Client,
+        bucket: &str,
+        topic_arn: &str,
+        role_arn: &str,
+    ) -> Self {
         Self {
             client,
             bucket: bucket.to_owned(),
@@ -80,8 +85,14 @@ impl OcrEngine for TextractOcr {
             .send()
             .await
             .map_err(|e| {
-                let code = e.as_service_error().and_then(|s| s.meta().code().map(str::to_owned));
-                service_error("StartDocumentTextDetection", code.as_deref(), DisplayErrorContext(e))
+                let code = e
+                    .as_service_error()
+                    .and_then(|s| s.meta().code().map(str::to_owned));
+                service_error(
+                    "StartDocumentTextDetection",
+                    code.as_deref(),
+                    DisplayErrorContext(e),
+                )
             })?;
         started
             .job_id
@@ -102,8 +113,14 @@ impl OcrEngine for TextractOcr {
                 .send()
                 .await
                 .map_err(|e| {
-                    let code = e.as_service_error().and_then(|s| s.meta().code().map(str::to_owned));
-                    service_error("GetDocumentTextDetection", code.as_deref(), DisplayErrorContext(e))
+                    let code = e
+                        .as_service_error()
+                        .and_then(|s| s.meta().code().map(str::to_owned));
+                    service_error(
+                        "GetDocumentTextDetection",
+                        code.as_deref(),
+                        DisplayErrorContext(e),
+                    )
                 })?;
             match page.job_status() {
                 Some(JobStatus::Succeeded | JobStatus::PartialSuccess) => {}
@@ -116,7 +133,10 @@ impl OcrEngine for TextractOcr {
                 other => {
                     return Err(AppError::new(
                         ErrorCode::Unavailable,
-                        format!("Textract job {} is {other:?}, not finished", completion.job_id),
+                        format!(
+                            "Textract job {} is {other:?}, not finished",
+                            completion.job_id
+                        ),
                     ));
                 }
             }
@@ -138,7 +158,12 @@ impl OcrEngine for TextractOcr {
                 break;
             }
         }
-        let last = lines.keys().next_back().copied().unwrap_or(0).max(page_count);
+        let last = lines
+            .keys()
+            .next_back()
+            .copied()
+            .unwrap_or(0)
+            .max(page_count);
         let pages = (1..=last)
             .map(|number| OcrPage {
                 number,

@@ -231,7 +231,11 @@ async fn run(tool: &str, command: &mut Command, limit: Duration) -> Result<Strin
         .map_err(|e| OcrFailure(format!("{tool} failed: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+        let last = stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("");
         return Err(OcrFailure(format!(
             "{tool} could not read the file ({}): {}",
             output.status,
@@ -282,9 +286,14 @@ mod tests {
     #[tokio::test]
     async fn a_document_that_is_not_a_scan_is_refused() {
         let dir = WorkDir::create().unwrap();
-        let failure = read_pages(b"plain words", "notes.txt", dir.path(), &TesseractLimits::default())
-            .await
-            .unwrap_err();
+        let failure = read_pages(
+            b"plain words",
+            "notes.txt",
+            dir.path(),
+            &TesseractLimits::default(),
+        )
+        .await
+        .unwrap_err();
         assert!(failure.0.contains("PDFs and images"), "{}", failure.0);
     }
 }
