@@ -311,3 +311,48 @@ async fn the_textract_processor_turns_its_fixture_completions_into_chunks_or_a_r
     // Pages used: 2 read by the first job; the failed job's reservation is given back.
     assert_eq!(budget::this_month(&t.db).await.unwrap(), Some((2, 10)));
 }
+
+#[tokio::test]
+async fn the_ocr_budget_refuses_a_reservation_past_its_limit_and_says_so() {
+    let t = TestDb::migrated().await;
+    budget::reserve(&t.db, 3, 5).await.unwrap().unwrap();
+    let refused = budget::reserve(&t.db, 3, 5).await.unwrap().unwrap_err();
+    assert_eq!((refused.limit, refused.used, refused.needed), (5, 3, 3));
+    assert!(
+        refused
+            .to_string()
+            .starts_with("The monthly OCR budget of 5 pages is used up"),
+        "{refused}"
+    );
+    budget::reserve(&t.db, 2, 5).await.unwrap().unwrap();
+    assert_eq!(budget::this_month(&t.db).await.unwrap(), Some((5, 5)));
+}
+
+#[tokio::test]
+async fn a_completion_for_a_deleted_item_is_dropped_not_retried() {
+    let t = TestDb::migrated().await;
+    let (engine, seen) = recorded_textract().await;
+    let sdk = sdk_config().await;
+    let store = S3ObjectStore::new(&sdk, "unused");
+    let queue = SqsQueue::new(&sdk, "http://127.0.0.1:1/unused");
+    let deps = textract_processor::handler::Deps {
+        pipeline: Pipeline {
+            db: &t.db,
+            store: &store,
+            embedding_queue: &queue,
+            extractor: Arc::new(DocumentExtractor::default()),
+            chunker: Arc::new(TokenChunker::default()),
+            max_bytes: 1024,
+            fetch_policy: FetchPolicy::default(),
+            ocr: None,
+        },
+        engine: &engine,
+        max_receive_count: 3,
+    };
+    let event: SqsEvent = serde_json::from_str(SUCCEEDED_EVENT).unwrap();
+    let response = textract_processor::handler::handle(event, &deps)
+        .await
+        .unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert!(seen.lock().unwrap().is_empty(), "no results were read");
+}

@@ -2,8 +2,12 @@
 //! pages read are settled against the budget, and a failed job fails its item with the
 //! provider's reason.
 
+use serde::Deserialize;
+use uuid::Uuid;
+
 use super::jobs::{self, JobStatus};
 use super::{Completion, JobResult, OcrEngine, TEXT_DETECTION_API};
+use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 use crate::ingest::pipeline::{Outcome, Pipeline};
 
@@ -27,9 +31,12 @@ pub async fn complete(
     }
     let db = pipeline.db;
     let Some(job) = jobs::find(db, &completion.job_id).await? else {
+        if !item_exists(db, completion.job_tag.as_deref()).await? {
+            // The job's row went with its item.
+            return Ok(Completed::Ignored("the item was deleted"));
+        }
         // The file-processor records the job right after starting it: a completion can
-        // only overtake that row by moments, so it is retried; a job of a deleted item
-        // (its row went with the item) ends here on the last delivery.
+        // only overtake that row by moments, so it is retried.
         return Err(AppError::new(
             crate::error::ErrorCode::Unavailable,
             format!("OCR job {} is not recorded (yet)", completion.job_id),
@@ -68,4 +75,22 @@ pub async fn complete(
     jobs::finish(db, &job.job_id, status, read, None).await?;
     tracing::info!(item_id = %job.item_id, job_id = job.job_id, pages = read, "OCR job completed");
     Ok(Completed::Item(outcome))
+}
+
+/// Whether the item a job was tagged with still exists (`true` when the tag is no item id).
+async fn item_exists(db: &DataApi, job_tag: Option<&str>) -> Result<bool, AppError> {
+    let Some(item) = job_tag.and_then(|tag| Uuid::parse_str(tag).ok()) else {
+        return Ok(true);
+    };
+    #[derive(Deserialize)]
+    struct Exists {
+        exists: bool,
+    }
+    let found: Exists = db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM repository_items WHERE id = :id) AS exists",
+            Params::new().bind("id", item),
+        )
+        .await?;
+    Ok(found.exists)
 }
