@@ -221,10 +221,6 @@ async fn scans_and_images_are_read_by_ocr_until_the_monthly_budget_is_used_up() 
     ));
     let note = render(&text_pdf(&[NOTE]), "-png", &work).remove(0);
     std::fs::remove_dir_all(&work).unwrap();
-    if let Ok(dump) = std::env::var("OCR_TEST_DUMP") {
-        std::fs::write(format!("{dump}.pdf"), &scan).unwrap();
-        std::fs::write(format!("{dump}.png"), &note).unwrap();
-    }
     assert!(scan.len() < 400 * 1024, "the scan is {} bytes", scan.len());
 
     let staff = client("local-staff", "staff@example.com");
