@@ -68,6 +68,11 @@ fn function_env() -> Vec<(String, String)> {
             "EMBEDDING_QUEUE_URL".into(),
             "http://127.0.0.1:4566/123456789012/studio-embedding".into(),
         ),
+        (
+            "OCR_COMPLETION_QUEUE_URL".into(),
+            "http://127.0.0.1:4566/123456789012/studio-ocr-completion".into(),
+        ),
+        ("OCR_PROVIDER".into(), "tesseract".into()),
         ("AWS_ACCESS_KEY_ID".into(), "local".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
         ("RUST_LOG".into(), "warn".into()),

@@ -20,6 +20,7 @@ pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
 pub mod models;
+pub mod ocr;
 pub mod ports;
 pub mod rate_limit;
 pub mod roles;

@@ -80,6 +80,7 @@ impl World {
             chunker: Arc::new(TokenChunker::default()),
             max_bytes: 50 * 1024 * 1024,
             fetch_policy: FetchPolicy::default(),
+            ocr: None,
         }
     }
 

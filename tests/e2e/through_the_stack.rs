@@ -9,18 +9,18 @@ use serde_json::{Value, json};
 use studio_local::front_door::DevKey;
 use uuid::Uuid;
 
-struct Client {
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
-fn env(name: &str) -> String {
+pub(crate) fn env(name: &str) -> String {
     std::env::var(name)
         .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
 }
 
-fn client(sub: &str, email: &str) -> Client {
+pub(crate) fn client(sub: &str, email: &str) -> Client {
     let key = DevKey::load_or_create(env("STUDIO_DEV_KEY_FILE").as_ref()).unwrap();
     Client {
         http: reqwest::Client::new(),
@@ -30,7 +30,12 @@ fn client(sub: &str, email: &str) -> Client {
 }
 
 impl Client {
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -46,7 +51,7 @@ impl Client {
     }
 
     /// Creates a file item, uploads `bytes` to its presigned URL, returns the item id.
-    async fn upload(&self, repository: &str, name: &str, bytes: &[u8]) -> String {
+    pub(crate) async fn upload(&self, repository: &str, name: &str, bytes: &[u8]) -> String {
         let request = json!({"type": "file", "fileName": name, "sizeBytes": bytes.len()});
         let (status, created) = self
             .call(
@@ -69,7 +74,7 @@ impl Client {
     }
 
     /// Polls the item until it is completed or failed.
-    async fn settle(&self, item: &str) -> Value {
+    pub(crate) async fn settle(&self, item: &str) -> Value {
         let started = Instant::now();
         loop {
             let (_, body) = self

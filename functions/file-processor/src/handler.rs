@@ -1,6 +1,7 @@
 //! A message is an S3 notification (one or more ObjectCreated records, or S3's test event)
 //! or `{"itemId": ...}` (reprocess, URL items). Each object goes through the pipeline; bad
-//! files end as `failed` items, not as retries. Keys that are not ours are refused.
+//! files end as `failed` items, not as retries; scans and images go to OCR. Keys that are
+//! not ours are refused.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Deserialize;
@@ -101,6 +102,10 @@ async fn process(work: Work, deps: &Deps<'_>, last_try: bool) -> Result<(), AppE
     match outcome {
         Ok(Outcome::Queued { chunks, unchanged }) => {
             tracing::info!(item_id = ?item, chunks, unchanged, "Item chunked and queued for embedding");
+            Ok(())
+        }
+        Ok(Outcome::OcrStarted { job_id, pages }) => {
+            tracing::info!(item_id = ?item, job_id, pages, "Item sent to OCR");
             Ok(())
         }
         Ok(Outcome::Failed(_) | Outcome::Gone) => Ok(()),

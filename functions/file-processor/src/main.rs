@@ -1,15 +1,17 @@
-//! file-processor entry point: builds clients, the extractor and the chunker once.
+//! file-processor entry point: builds clients, the extractor, the chunker and OCR once.
 
 use std::sync::Arc;
 
 use file_processor::handler::{Deps, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
+use shared::adapters::ocr_from_env;
 use shared::config::{self, Config};
 use shared::data_api::DataApi;
 use shared::fetch::FetchPolicy;
-use shared::ingest::pipeline::{DocumentExtractor, Pipeline, TokenChunker};
+use shared::ingest::pipeline::{DocumentExtractor, Ocr, Pipeline, TokenChunker};
 use shared::knowledge::items::MAX_UPLOAD_BYTES;
+use shared::ocr::budget;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -17,17 +19,25 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = sdk_config().await;
     let db = DataApi::from_env(&config.database).await;
-    let store = S3ObjectStore::new(&sdk, &config::required("DOCUMENTS_BUCKET")?);
+    let store = Arc::new(S3ObjectStore::new(
+        &sdk,
+        &config::required("DOCUMENTS_BUCKET")?,
+    ));
+    let ocr = ocr_from_env(&sdk, store.clone())?;
     let embedding_queue = SqsQueue::new(&sdk, &config::required("EMBEDDING_QUEUE_URL")?);
     let deps = Deps {
         pipeline: Pipeline {
             db: &db,
-            store: &store,
+            store: store.as_ref(),
             embedding_queue: &embedding_queue,
             extractor: Arc::new(DocumentExtractor::default()),
             chunker: Arc::new(TokenChunker::default()),
             max_bytes: MAX_UPLOAD_BYTES as u64,
             fetch_policy: FetchPolicy::default(),
+            ocr: ocr.as_deref().map(|engine| Ocr {
+                engine,
+                monthly_pages: budget::monthly_limit_from_env(),
+            }),
         },
         max_receive_count: config::max_receive_count(),
     };

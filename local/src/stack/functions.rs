@@ -1,5 +1,5 @@
-//! The stack's functions: api behind the front door, file-processor and
-//! embedding-generator behind event source mappings of their queues.
+//! The stack's functions: api behind the front door, file-processor, embedding-generator
+//! and textract-processor behind event source mappings of their queues.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -8,7 +8,12 @@ use std::sync::Arc;
 use crate::front_door::{self, DevKey};
 use crate::runner::{self, Function};
 
-const FUNCTIONS: &[&str] = &["api", "file-processor", "embedding-generator"];
+const FUNCTIONS: &[&str] = &[
+    "api",
+    "file-processor",
+    "embedding-generator",
+    "textract-processor",
+];
 
 /// Running functions and the tasks that feed them; stopped by [`Functions::stop`].
 #[derive(Debug)]
@@ -48,6 +53,11 @@ pub async fn start(
             "EMBEDDING_PROVIDER".to_owned(),
             std::env::var("EMBEDDING_PROVIDER").unwrap_or_else(|_| "offline".to_owned()),
         ),
+        // Textract's local equivalent (moto's Textract returns canned text).
+        (
+            "OCR_PROVIDER".to_owned(),
+            std::env::var("OCR_PROVIDER").unwrap_or_else(|_| "tesseract".to_owned()),
+        ),
         (
             "RUST_LOG".to_owned(),
             std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
@@ -70,10 +80,16 @@ pub async fn start(
             Arc::clone(&functions[1].api),
         ),
         runner::map_queue(
-            sqs,
+            sqs.clone(),
             value(env, "EMBEDDING_QUEUE_URL")?.to_owned(),
             10,
             Arc::clone(&functions[2].api),
+        ),
+        runner::map_queue(
+            sqs,
+            value(env, "OCR_COMPLETION_QUEUE_URL")?.to_owned(),
+            5,
+            Arc::clone(&functions[3].api),
         ),
     ];
     let key_file = state_dir.join("dev-jwt.key");

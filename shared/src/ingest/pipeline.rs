@@ -1,7 +1,9 @@
 //! One uploaded object through the pipeline: checked against its item, read with a size
 //! cap, turned into text per page and chunks (ports: [`TextExtractor`], [`Chunker`]),
-//! stored idempotently, and handed to the embedding queue as chunk ids. Every way a file
-//! can be bad ends with the item `failed` and a reason a person can act on.
+//! stored idempotently, and handed to the embedding queue as chunk ids. A scan or an image
+//! goes to OCR instead ([`crate::ocr`]): its text comes back later through
+//! [`Pipeline::ingest_text`]. Every way a file can be bad ends with the item `failed` and a
+//! reason a person can act on.
 
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ use crate::error::AppError;
 use crate::extract::{Extracted, Limits, Page, extract_document};
 use crate::fetch::{FetchPolicy, fetch};
 use crate::knowledge::ObjectKey;
+use crate::ocr::{OcrEngine, budget, jobs};
 use crate::ports::{ObjectStore, Queue};
 
 /// Chunk ids per embedding message: 250 ids are ~10 KB, far under SQS's 256 KB.
@@ -105,8 +108,18 @@ pub enum Outcome {
     Queued { chunks: usize, unchanged: bool },
     /// The file cannot be used; the item says why.
     Failed(String),
+    /// A scan or an image: an OCR job was started (or was already running); its completion
+    /// continues the item.
+    OcrStarted { job_id: String, pages: i32 },
     /// The item was deleted meanwhile; nothing to do.
     Gone,
+}
+
+/// OCR for documents without a text layer, and the pages it may read per month.
+pub struct Ocr<'a> {
+    pub engine: &'a dyn OcrEngine,
+    /// The limit a month's budget starts with (see [`budget`]).
+    pub monthly_pages: i32,
 }
 
 /// The dependencies of the pipeline, built once per cold start.
@@ -118,6 +131,8 @@ pub struct Pipeline<'a> {
     pub chunker: Arc<dyn Chunker>,
     pub max_bytes: u64,
     pub fetch_policy: FetchPolicy,
+    /// `None`: scans and images fail, saying OCR is not available.
+    pub ocr: Option<Ocr<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -160,8 +175,14 @@ impl Pipeline<'_> {
             }
             Err(error) => return Err(error),
         };
-        self.process_bytes(item.id, bytes, key.file_name.clone(), item.content_type)
-            .await
+        self.process_bytes(
+            item.id,
+            bytes,
+            key.file_name.clone(),
+            item.content_type,
+            Some(&item.source),
+        )
+        .await
     }
 
     /// Processes an item named by id: a reprocess request, or a URL item to fetch.
@@ -188,7 +209,7 @@ impl Pipeline<'_> {
         } else {
             format!("{}.html", item.name)
         };
-        self.process_bytes(item.id, fetched.bytes, name, fetched.content_type)
+        self.process_bytes(item.id, fetched.bytes, name, fetched.content_type, None)
             .await
     }
 
@@ -198,6 +219,7 @@ impl Pipeline<'_> {
         bytes: Vec<u8>,
         file_name: String,
         content_type: Option<String>,
+        stored_key: Option<&str>,
     ) -> Result<Outcome, AppError> {
         let (extractor, chunker) = (Arc::clone(&self.extractor), Arc::clone(&self.chunker));
         // Parsing is CPU-bound: it runs on the blocking pool, not on the async workers.
@@ -217,19 +239,39 @@ impl Pipeline<'_> {
             Err(Unreadable(reason)) => return self.failed(item, &reason).await,
         };
         if extracted.needs_ocr {
-            return self
-                .failed(
-                    item,
-                    "The file has no text layer (a scan or an image) and OCR is not available here",
-                )
-                .await;
+            let pages = i32::try_from(extracted.pages.len().max(1)).unwrap_or(i32::MAX);
+            return self.start_ocr(item, stored_key, pages).await;
         }
+        self.store_and_queue(item, &extracted, &chunks).await
+    }
+
+    /// Continues an item at chunking with text that came from elsewhere (OCR).
+    pub async fn ingest_text(&self, item: Uuid, document: Extracted) -> Result<Outcome, AppError> {
+        let chunker = Arc::clone(&self.chunker);
+        let (document, chunked) = tokio::task::spawn_blocking(move || {
+            let chunks = chunker.chunk(&document);
+            (document, chunks)
+        })
+        .await
+        .map_err(|e| AppError::internal(format!("chunking stopped: {e}")))?;
+        match chunked {
+            Ok(chunks) => self.store_and_queue(item, &document, &chunks).await,
+            Err(Unreadable(reason)) => self.failed(item, &reason).await,
+        }
+    }
+
+    async fn store_and_queue(
+        &self,
+        item: Uuid,
+        extracted: &Extracted,
+        chunks: &[NewChunk],
+    ) -> Result<Outcome, AppError> {
         if chunks.is_empty() {
             return self.failed(item, "No text was found in the file").await;
         }
         let hash = document_hash(&extracted.pages);
         let pages = i32::try_from(extracted.pages.len()).ok();
-        let stored = store_chunks(self.db, item, &hash, pages, &chunks).await?;
+        let stored = store_chunks(self.db, item, &hash, pages, chunks).await?;
         let bodies: Vec<String> = stored
             .chunk_ids()
             .chunks(IDS_PER_MESSAGE)
@@ -242,7 +284,57 @@ impl Pipeline<'_> {
         })
     }
 
-    async fn failed(&self, item: Uuid, reason: &str) -> Result<Outcome, AppError> {
+    /// Reserves `pages` of the monthly budget and starts an OCR job on the stored object;
+    /// a redelivered upload finds its job running and starts no other.
+    async fn start_ocr(
+        &self,
+        item: Uuid,
+        stored_key: Option<&str>,
+        pages: i32,
+    ) -> Result<Outcome, AppError> {
+        let Some(ocr) = &self.ocr else {
+            return self
+                .failed(
+                    item,
+                    "The file has no text layer (a scan or an image) and OCR is not available here",
+                )
+                .await;
+        };
+        let Some(key) = stored_key else {
+            return self
+                .failed(
+                    item,
+                    "The page has no text layer (a scan or an image); upload the file to have it read by OCR",
+                )
+                .await;
+        };
+        if let Some(job) = jobs::in_progress(self.db, item).await? {
+            return Ok(Outcome::OcrStarted {
+                job_id: job.job_id,
+                pages: job.pages.unwrap_or(pages),
+            });
+        }
+        if let Err(exhausted) = budget::reserve(self.db, pages, ocr.monthly_pages).await? {
+            return self.failed(item, &format!("{exhausted}.")).await;
+        }
+        let job_id = match ocr.engine.start(key, item).await {
+            Ok(job_id) => job_id,
+            Err(error) => {
+                budget::release(self.db, pages).await?;
+                if error.is_retryable() {
+                    return Err(error);
+                }
+                let reason = format!("OCR could not start: {}", error.message);
+                return self.failed(item, &sentence(&reason)).await;
+            }
+        };
+        jobs::record_start(self.db, &job_id, item, pages).await?;
+        tracing::info!(item_id = %item, job_id, pages, "OCR job started");
+        Ok(Outcome::OcrStarted { job_id, pages })
+    }
+
+    /// Marks the item failed with `reason`.
+    pub async fn failed(&self, item: Uuid, reason: &str) -> Result<Outcome, AppError> {
         tracing::info!(item_id = %item, reason, "Item failed");
         fail(self.db, item, reason).await?;
         Ok(Outcome::Failed(reason.to_owned()))

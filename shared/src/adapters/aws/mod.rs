@@ -3,10 +3,12 @@
 pub mod bedrock;
 mod data_keys;
 mod object_store;
+mod ocr;
 mod queue;
 
 pub use data_keys::SecretsManagerDataKeys;
 pub use object_store::S3ObjectStore;
+pub use ocr::TextractOcr;
 pub use queue::SqsQueue;
 
 /// The shared SDK configuration, loaded once at cold start.

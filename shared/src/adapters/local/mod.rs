@@ -1,0 +1,6 @@
+//! Local adapters for ports whose AWS service has no local equivalent that works for us
+//! (moto's Textract returns canned text): real implementations, same wire shapes.
+
+mod ocr;
+
+pub use ocr::{TesseractLimits, TesseractOcr};
