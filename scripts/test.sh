@@ -25,8 +25,13 @@ pg_port=${STUDIO_TEST_PG_PORT:-55433}
   --front-door-port "${STUDIO_TEST_FRONT_DOOR_PORT:-3001}" --bedrock-port "${STUDIO_TEST_BEDROCK_PORT:-4582}" \
   --ready-file "$state/ready" >"$state/stack.log" 2>&1 &
 stack=$!
+# The mock LLM providers (OpenAI / Azure / Gemini wire formats) the chat tests script.
+mock_port=${STUDIO_TEST_MOCK_PORT:-4584}
+"$target/debug/studio" mock-providers --port "$mock_port" >"$state/mock.log" 2>&1 &
+mock=$!
 cleanup() {
   kill -INT "$stack" 2>/dev/null || true
+  kill "$mock" 2>/dev/null || true
   wait "$stack" 2>/dev/null || true
   rm -rf "$state"
 }
@@ -47,9 +52,12 @@ set -a
 # shellcheck disable=SC1091
 . "$state/stack.env"
 set +a
+export MOCK_PROVIDERS_URL="http://127.0.0.1:$mock_port"
 
 cargo test --workspace --locked
 .local/venv/bin/python -m pytest -q tests/python
+# The chat stream read by the real Vercel AI SDK client (npm `ai` v5).
+(cd tests/node && npm ci --no-audit --no-fund --silent && node --test)
 
 # Every function packages as a Lambda zip under 8 MiB (x86_64 here, the same cargo-lambda
 # build `sam build` and scripts/package.sh run for arm64).

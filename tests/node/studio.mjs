@@ -58,7 +58,7 @@ export async function mockModel(options = {}) {
 /// A repository of the demo team holding one text document, once it is searchable.
 export async function repositoryWith(name, text) {
   const repository = await call(staff(), 'POST', '/repositories', { name: `${name} ${randomUUID().slice(0, 6)}` });
-  const { item } = await call(staff(), 'POST', `/repositories/${repository.id}/items`, { kind: 'text', name, text });
+  const { item } = await call(staff(), 'POST', `/repositories/${repository.id}/items`, { type: 'text', name, text });
   for (let i = 0; i < 150; i++) {
     const current = await call(staff(), 'GET', `/items/${item.id}`);
     if (current.status === 'completed') return { repository, item: current };

@@ -1,5 +1,6 @@
-//! The stack's functions: api behind the front door, file-processor, embedding-generator
-//! and textract-processor behind event source mappings of their queues.
+//! The stack's functions: api and chat-stream (several warm instances, as Lambda scales
+//! out) behind the front door, file-processor, embedding-generator and textract-processor
+//! behind event source mappings of their queues.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -72,6 +73,25 @@ pub async fn start(
         "AWS_ENDPOINT_URL_SQS",
     )?));
     let api = Arc::clone(&functions[0].api);
+    // Streams hold their instance for the whole answer: several serve concurrent chats.
+    let chat_instances = std::env::var("STUDIO_CHAT_STREAM_INSTANCES")
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap_or(4)
+        .clamp(1, 64);
+    let mut chat = Vec::new();
+    for _ in 0..chat_instances {
+        let function = Function::start(
+            "chat-stream",
+            &dir.join("chat-stream"),
+            &function_env,
+            state_dir,
+        )
+        .await?;
+        chat.push(Arc::clone(&function.api));
+        functions.push(function);
+    }
+    let chat: Arc<dyn front_door::Invoke> = Arc::new(runner::Pool::new(&chat));
     let tasks = vec![
         runner::map_queue(
             sqs.clone(),
@@ -97,7 +117,14 @@ pub async fn start(
     let (front_door, door) = front_door::start(
         SocketAddr::from((Ipv4Addr::LOCALHOST, front_door_port)),
         key,
-        front_door::Routes::only(api),
+        front_door::Routes {
+            default: api,
+            prefixes: vec![
+                ("/chat", Arc::clone(&chat)),
+                ("/compare", Arc::clone(&chat)),
+                ("/v1", Arc::clone(&chat)),
+            ],
+        },
     )
     .await?;
     let mut all_tasks = tasks;
