@@ -8,6 +8,7 @@ mod dependency_policy;
 mod embedding_generator;
 mod fetch;
 mod file_processor;
+mod hostile;
 mod ingest;
 mod knowledge;
 mod migrations;
