@@ -6,6 +6,7 @@ mod data_api_types;
 mod data_api_wire;
 mod dependency_policy;
 mod embedding_generator;
+mod every_format;
 mod fetch;
 mod file_processor;
 mod hostile;
