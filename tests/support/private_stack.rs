@@ -24,14 +24,16 @@ pub struct PrivateStack {
     state: PathBuf,
 }
 
-/// The folder of the binaries of the profile these tests were built with (`scripts/test.sh`
-/// builds every binary first).
+/// The folder of the binaries of the profile this program was built with (`scripts/test.sh`
+/// builds every binary first): a test runs from `<profile>/deps`, a binary from `<profile>`.
 pub fn binaries_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_owned()
+    let dir = exe.parent().unwrap();
+    if dir.ends_with("deps") {
+        dir.parent().unwrap().to_owned()
+    } else {
+        dir.to_owned()
+    }
 }
 
 impl PrivateStack {
