@@ -137,9 +137,14 @@ impl ApiClient {
 
     /// `GET /repositories/{id}/search?q=...`: status and the hits.
     pub async fn search(&self, repository: &str, query: &str) -> (u16, Value) {
+        self.search_in_mode(repository, query, "hybrid").await
+    }
+
+    /// A search in `mode` (`hybrid`, `vector` or `keyword`).
+    pub async fn search_in_mode(&self, repository: &str, query: &str, mode: &str) -> (u16, Value) {
         let url = reqwest::Url::parse_with_params(
             &format!("{}/repositories/{repository}/search", self.base),
-            &[("q", query)],
+            &[("q", query), ("mode", mode)],
         )
         .unwrap();
         let path = format!("{}?{}", url.path(), url.query().unwrap_or_default());
