@@ -1,6 +1,13 @@
 //! Test support: each test gets a fresh database on the local PostgreSQL, behind its own
 //! local Data API server, reached through the real `aws-sdk-rdsdata` client.
 
+#[path = "../shared/tests/extract/build.rs"]
+pub mod build;
+#[path = "support/http.rs"]
+pub mod http;
+#[path = "support/private_stack.rs"]
+pub mod private_stack;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 

@@ -13,7 +13,11 @@ use serde::Deserialize;
 use shared::data_api::{DataApi, Params};
 use uuid::Uuid;
 
-use crate::through_the_stack::{Client, client, env};
+use studio_tests::http::{ApiClient as Client, env};
+
+fn client(sub: &str, email: &str) -> Client {
+    Client::for_user(sub, email)
+}
 
 /// A text PDF (Helvetica 16 pt), one page per entry, lines top to bottom.
 fn text_pdf(pages: &[&[&str]]) -> Vec<u8> {

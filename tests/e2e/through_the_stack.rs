@@ -3,97 +3,12 @@
 //! bucket's notification to SQS, the file-processor and embedding-generator binaries fed
 //! by their event source mappings, then search.
 
-use std::time::{Duration, Instant};
-
-use serde_json::{Value, json};
-use studio_local::front_door::DevKey;
+use serde_json::json;
+use studio_tests::http::{ApiClient, env};
 use uuid::Uuid;
 
-pub(crate) struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-pub(crate) fn env(name: &str) -> String {
-    std::env::var(name)
-        .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
-}
-
-pub(crate) fn client(sub: &str, email: &str) -> Client {
-    let key = DevKey::load_or_create(env("STUDIO_DEV_KEY_FILE").as_ref()).unwrap();
-    Client {
-        http: reqwest::Client::new(),
-        base: env("STUDIO_API_URL"),
-        token: key.mint(sub, email, None, 1).unwrap(),
-    }
-}
-
-impl Client {
-    pub(crate) async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (u16, Value) {
-        let mut request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        (
-            response.status().as_u16(),
-            response.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    /// Creates a file item, uploads `bytes` to its presigned URL, returns the item id.
-    pub(crate) async fn upload(&self, repository: &str, name: &str, bytes: &[u8]) -> String {
-        let request = json!({"type": "file", "fileName": name, "sizeBytes": bytes.len()});
-        let (status, created) = self
-            .call(
-                reqwest::Method::POST,
-                &format!("/repositories/{repository}/items"),
-                Some(request),
-            )
-            .await;
-        assert_eq!(status, 200, "{created}");
-        let url = created["data"]["upload"]["url"].as_str().unwrap();
-        let put = self
-            .http
-            .put(url)
-            .body(bytes.to_vec())
-            .send()
-            .await
-            .unwrap();
-        assert!(put.status().is_success());
-        created["data"]["item"]["id"].as_str().unwrap().to_owned()
-    }
-
-    /// Polls the item until it is completed or failed.
-    pub(crate) async fn settle(&self, item: &str) -> Value {
-        let started = Instant::now();
-        loop {
-            let (_, body) = self
-                .call(reqwest::Method::GET, &format!("/items/{item}"), None)
-                .await;
-            let status = body["data"]["status"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            if status == "completed" || status == "failed" {
-                return body["data"].clone();
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(90),
-                "item {item} stuck in {status}"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
+fn client(sub: &str, email: &str) -> ApiClient {
+    ApiClient::for_user(sub, email)
 }
 
 #[tokio::test]

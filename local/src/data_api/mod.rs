@@ -63,6 +63,8 @@ struct AppState {
     fault_rate: AtomicU64,
     /// Operation calls received, for tests that check what was (not) retried.
     requests: AtomicU64,
+    /// Calls failed on purpose by the fault switch.
+    faults: AtomicU64,
 }
 
 /// A running server; it stops when this is dropped.
@@ -83,6 +85,7 @@ impl DataApiServer {
             pool: Pool::new(config.postgres.clone()),
             fault_rate: AtomicU64::new(config.fault_rate.to_bits()),
             requests: AtomicU64::new(0),
+            faults: AtomicU64::new(0),
             transactions: Arc::clone(&transactions),
             config,
         });
@@ -110,6 +113,11 @@ impl DataApiServer {
     /// How many operation calls (Execute, BatchExecute, Begin/Commit/Rollback) arrived.
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// How many calls the fault switch has failed.
+    pub fn faults(&self) -> u64 {
+        self.state.faults.load(Ordering::Relaxed)
     }
 
     /// Makes `rate` (0.0..=1.0) of the calls fail with transient errors.
@@ -181,6 +189,7 @@ impl AppState {
         if rate <= 0.0 || fastrand::f64() >= rate {
             return Ok(());
         }
+        self.faults.fetch_add(1, Ordering::Relaxed);
         Err(match fastrand::u8(0..4) {
             0 => ApiError::new(
                 ErrorKind::DatabaseResuming,

@@ -41,7 +41,16 @@ pub async fn start(
     env: &[(String, String)],
 ) -> anyhow::Result<Functions> {
     runner::build_functions(root).await?;
-    let dir = runner::binaries_dir()?;
+    start_binaries(&runner::binaries_dir()?, state_dir, front_door_port, env).await
+}
+
+/// Starts every function from the binaries in `dir` (port 0: any free front-door port).
+pub async fn start_binaries(
+    dir: &Path,
+    state_dir: &Path,
+    front_door_port: u16,
+    env: &[(String, String)],
+) -> anyhow::Result<Functions> {
     let mut function_env = env.to_vec();
     // The embedding model follows the caller's environment, like the provider.
     for name in ["EMBEDDING_MODEL_ID", "EMBEDDING_DIMENSIONS"] {
@@ -129,23 +138,39 @@ pub async fn start(
     .await?;
     let mut all_tasks = tasks;
     all_tasks.push(door);
+    let mut env = vec![
+        ("STUDIO_API_URL".to_owned(), format!("http://{front_door}")),
+        (
+            "STUDIO_DEV_KEY_FILE".to_owned(),
+            key_file.display().to_string(),
+        ),
+    ];
+    // So tests can check that a hostile file did not take a function down.
+    for function in &functions {
+        if let Some(pid) = function.pid() {
+            let var = function.name.to_uppercase().replace('-', "_");
+            env.push((format!("STUDIO_{var}_PID"), pid.to_string()));
+        }
+    }
     Ok(Functions {
         functions,
         tasks: all_tasks,
         front_door,
-        env: vec![
-            ("STUDIO_API_URL".to_owned(), format!("http://{front_door}")),
-            (
-                "STUDIO_DEV_KEY_FILE".to_owned(),
-                key_file.display().to_string(),
-            ),
-        ],
+        env,
     })
 }
 
 impl Functions {
     pub fn pids(&self) -> Vec<u32> {
         self.functions.iter().filter_map(Function::pid).collect()
+    }
+
+    /// The process id of the function called `name`.
+    pub fn pid(&self, name: &str) -> Option<u32> {
+        self.functions
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(Function::pid)
     }
 
     pub async fn stop(self) {

@@ -45,9 +45,21 @@ pub async fn start(venv: &Venv, port: u16, log: &Path) -> anyhow::Result<Service
 
 /// Creates the bucket, queues with DLQs, secrets and scheduler rule (idempotent).
 pub async fn bootstrap(venv: &Venv, endpoint: &str) -> anyhow::Result<Resources> {
+    bootstrap_with(venv, endpoint, &[]).await
+}
+
+/// [`bootstrap`] with variables the script reads: `STUDIO_RESOURCE_PREFIX` (a second set of
+/// resources beside the stack's, e.g. for a test with functions of its own) and
+/// `STUDIO_QUEUE_VISIBILITY_SECS`.
+pub async fn bootstrap_with(
+    venv: &Venv,
+    endpoint: &str,
+    vars: &[(&str, &str)],
+) -> anyhow::Result<Resources> {
     const SCRIPT: &str = include_str!("../../aws_bootstrap.py");
     let output = Command::new(venv.bin("python"))
         .args(["-c", SCRIPT])
+        .envs(vars.iter().copied())
         .env("MOTO_ENDPOINT", endpoint)
         .env("AWS_ACCESS_KEY_ID", "local")
         .env("AWS_SECRET_ACCESS_KEY", "local")

@@ -7,6 +7,7 @@ use std::io::{Cursor, Write};
 use flate2::{Compress, Compression, FlushCompress};
 use lopdf::content::{Content, Operation};
 use lopdf::{Document, Object, Stream, dictionary};
+use shared::extract::DocumentKind;
 
 /// A PDF with one page per entry; each line of an entry is a line of Helvetica text.
 pub fn pdf(pages: &[&str]) -> Vec<u8> {
@@ -335,4 +336,23 @@ pub fn raw_zip(entries: &[RawEntry]) -> Vec<u8> {
     out.extend_from_slice(&central_offset.to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes());
     out
+}
+
+/// A DOCX (or, for any other kind, an XLSX) with the parts it needs to be recognised and
+/// one entry of a GiB of zeros deflated to a MiB, declaring `declared` bytes.
+pub fn zip_bomb(kind: DocumentKind, declared: u32) -> Vec<u8> {
+    let (entries, target) = match kind {
+        DocumentKind::Docx => (docx_entries(""), "word/document.xml"),
+        _ => (
+            xlsx_entries(&[("S", &[&["a"]])]),
+            "xl/worksheets/sheet1.xml",
+        ),
+    };
+    let mut raw: Vec<RawEntry> = entries
+        .iter()
+        .filter(|(name, _)| name != target)
+        .map(|(name, content)| RawEntry::text(name, content))
+        .collect();
+    raw.push(RawEntry::zeros(target, 1024, declared));
+    raw_zip(&raw)
 }

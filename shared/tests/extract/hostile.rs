@@ -3,7 +3,7 @@
 
 use shared::extract::{DocumentKind, ExtractError, Limits, extract_document};
 
-use crate::build::{self, RawEntry, raw_zip};
+use crate::build;
 use crate::{bounded, extract};
 
 /// Extracts on a bounded thread and returns the error, failing if it succeeded.
@@ -55,22 +55,8 @@ fn a_pdf_with_an_empty_user_password_is_read() {
     assert_eq!(doc.pages[0].text, "restricted but readable");
 }
 
-/// The parts a DOCX or XLSX needs to be recognised, plus one bomb entry.
 fn bomb(kind: DocumentKind, declared: u32) -> Vec<u8> {
-    let (entries, target) = match kind {
-        DocumentKind::Docx => (build::docx_entries(""), "word/document.xml"),
-        _ => (
-            build::xlsx_entries(&[("S", &[&["a"]])]),
-            "xl/worksheets/sheet1.xml",
-        ),
-    };
-    let mut raw: Vec<RawEntry> = entries
-        .iter()
-        .filter(|(name, _)| name != target)
-        .map(|(name, content)| RawEntry::text(name, content))
-        .collect();
-    raw.push(RawEntry::zeros(target, 1024, declared));
-    raw_zip(&raw)
+    build::zip_bomb(kind, declared)
 }
 
 fn is_bomb_error(error: &ExtractError) -> bool {

@@ -81,6 +81,12 @@ impl ObjectStore for S3ObjectStore {
                 Some(service) if service.is_no_such_key() => {
                     AppError::not_found("The uploaded file is not in storage")
                 }
+                // Archived by a lifecycle rule (Glacier, Deep Archive): readable again once a
+                // restore finishes, so retried, and the item says why if it never does.
+                Some(service) if service.is_invalid_object_state() => AppError::new(
+                    ErrorCode::Unavailable,
+                    "The file is archived in S3 (Glacier storage class) and cannot be read until it is restored",
+                ),
                 _ => unavailable("GetObject", aws_sdk_s3::error::DisplayErrorContext(e)),
             })?;
         let size = object.content_length().unwrap_or(0).max(0) as u64;

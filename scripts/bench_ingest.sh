@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): the ingestion pipeline end to end on a local stack built in
+# release. Generates the corpus (scripts/bench_extract.py: 100- and 10-page PDFs, text and
+# Markdown; the bench binary adds HTML, CSV, DOCX and XLSX), times extract + chunk against
+# the Python reference path on the same PDFs and texts (shared's extract_chunk bench), then
+# uploads the whole corpus through the API of functions of the bench's own
+# (tests/bench/ingest.rs) and leaves bench-results/ingest.{json,md}.
+# Ports: BENCH_PG_PORT, BENCH_DATA_API_PORT, BENCH_MOTO_PORT, BENCH_FRONT_DOOR_PORT.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+target=${CARGO_TARGET_DIR:-target}
+
+cargo build --release --locked --workspace --bins
+work=$(mktemp -d /tmp/ingest-bench.XXXXXX)
+chmod 755 "$work"
+"$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55498}" \
+  --data-api-port "${BENCH_DATA_API_PORT:-4598}" --moto-port "${BENCH_MOTO_PORT:-4597}" \
+  --front-door-port "${BENCH_FRONT_DOOR_PORT:-3097}" --no-seed \
+  --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
+stack=$!
+trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
+
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check reportlab pypdf langchain-text-splitters
+"$work/venv/bin/python" scripts/bench_extract.py corpus "$work/corpus"
+EXTRACT_BENCH_CORPUS="$work/corpus" \
+EXTRACT_BENCH_PYTHON="$work/venv/bin/python" \
+EXTRACT_BENCH_REFERENCE="$root/scripts/bench_extract.py" \
+  cargo bench --locked --workspace --bench extract_chunk
+
+for _ in $(seq 1 1500); do
+  [ -f "$work/ready" ] && break
+  kill -0 $stack 2>/dev/null || { cat "$work/stack.log"; exit 1; }
+  sleep 0.2
+done
+[ -f "$work/ready" ] || { echo "the stack did not start" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+. "$work/state/stack.env"
+set +a
+"$target/release/bench-ingest" "$work/corpus"

@@ -1,0 +1,216 @@
+//! Hostile files through the running stack, as an attacker or an unlucky user would send
+//! them: each upload ends `failed` with a reason a person can read (or, for NUL bytes,
+//! `completed` without them), the file-processor process survives all of them (same pid),
+//! and a normal file after them still completes. Crafted object keys and URL items aimed
+//! inside the network are refused without touching anyone's items. (Another team's 403s: `through_the_stack`.)
+
+use aws_sdk_s3::primitives::ByteStream;
+use serde_json::{Value, json};
+use shared::extract::DocumentKind;
+use studio_tests::build;
+use studio_tests::http::{ApiClient, env};
+use uuid::Uuid;
+
+/// Whether process `pid` is running (present and not a zombie).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| Some(stat.rsplit_once(')')?.1.split_whitespace().next()? != "Z"))
+        .unwrap_or(false)
+}
+
+fn file_processor_pid() -> u32 {
+    env("STUDIO_FILE_PROCESSOR_PID").parse().unwrap()
+}
+
+fn truncated_pdf() -> Vec<u8> {
+    let pdf = build::pdf(&["one", "two", "three"]);
+    pdf[..pdf.len() / 2].to_vec()
+}
+
+fn random_bytes(n: usize) -> Vec<u8> {
+    let mut state = 0x853C_49E6_748F_EA9Bu64;
+    (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1);
+            (state >> 56) as u8
+        })
+        .collect()
+}
+
+fn deep_html() -> Vec<u8> {
+    format!(
+        "{}deep{}",
+        "<div>".repeat(100_000),
+        "</div>".repeat(100_000)
+    )
+    .into_bytes()
+}
+
+async fn staff_and_repository() -> (ApiClient, String) {
+    let staff = ApiClient::for_user("local-staff", "staff@example.com");
+    let repository = staff
+        .repository(&format!("Hostile {}", Uuid::new_v4()))
+        .await;
+    (staff, repository)
+}
+
+#[tokio::test]
+async fn hostile_files_fail_with_a_reason_and_the_file_processor_survives_them() {
+    let (staff, repository) = staff_and_repository().await;
+    let pid = file_processor_pid();
+    assert!(running(pid));
+    // (file name, bytes, words the reason must contain)
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("truncated.pdf", truncated_pdf(), "cut short"),
+        (
+            "locked.pdf",
+            build::encrypted_pdf(&["secret plans"]),
+            "encrypted",
+        ),
+        (
+            "bomb.docx",
+            build::zip_bomb(DocumentKind::Docx, 1 << 30),
+            "zip bomb",
+        ),
+        (
+            "bomb.xlsx",
+            build::zip_bomb(DocumentKind::Xlsx, 1 << 30),
+            "zip bomb",
+        ),
+        ("empty.txt", Vec::new(), "empty"),
+        ("invoice.pdf", random_bytes(100_000), "not a PDF"),
+        ("blank.pdf", build::pdf(&[""; 2000]), "text"),
+        ("deep.html", deep_html(), "deep"),
+        (
+            "one-line.txt",
+            "lorem ipsum ".repeat(50_000_000 / 12).into_bytes(),
+            "characters",
+        ),
+    ];
+    let mut items = Vec::new();
+    for (name, bytes, expected) in &cases {
+        items.push((
+            *name,
+            staff.upload(&repository, name, bytes).await,
+            *expected,
+        ));
+    }
+    let nul = staff
+        .upload(
+            &repository,
+            "nul.txt",
+            b"Tide tables\0 for the\0\0 outer harbour are posted weekly.",
+        )
+        .await;
+    for (name, item, expected) in &items {
+        let done = staff.settle(item).await;
+        assert_eq!(done["status"], "failed", "{name}: {done}");
+        let reason = done["error"].as_str().unwrap_or_default();
+        assert!(
+            reason.to_lowercase().contains(&expected.to_lowercase()),
+            "{name}: {reason}"
+        );
+    }
+    let nul = staff.settle(&nul).await;
+    assert_eq!(nul["status"], "completed", "{nul}");
+    let (_, hits) = staff.search(&repository, "outer harbour tide tables").await;
+    assert!(
+        !hits[0]["excerpt"].as_str().unwrap().contains('\0'),
+        "{hits}"
+    );
+
+    let normal = staff
+        .upload(
+            &repository,
+            "after.md",
+            b"# After\n\nThe ferry leaves at seven.\n",
+        )
+        .await;
+    assert_eq!(staff.settle(&normal).await["status"], "completed");
+    assert!(running(pid), "the file-processor died");
+    assert_eq!(file_processor_pid(), pid);
+}
+
+#[tokio::test]
+async fn object_keys_that_climb_out_of_their_item_are_refused_without_touching_other_items() {
+    let (staff, repository) = staff_and_repository().await;
+    // Created but never uploaded: a key that resolved to it would start processing it.
+    let victim = staff.create_file(&repository, "notes.txt", 10).await;
+    let victim_id = victim["item"]["id"].as_str().unwrap().to_owned();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&studio_local::stack::local_sdk_config(&env(
+            "AWS_ENDPOINT_URL_S3",
+        )))
+        .force_path_style(true)
+        .build(),
+    );
+    for key in [
+        "repositories/../x".to_owned(),
+        format!("repositories/{repository}/%2e%2e/{victim_id}/notes.txt"),
+        format!(
+            "repositories/{repository}/{}/../{victim_id}/notes.txt",
+            Uuid::new_v4()
+        ),
+        format!("repositories/{repository}/{victim_id}/%2e%2e/notes.txt"),
+    ] {
+        s3.put_object()
+            .bucket(env("DOCUMENTS_BUCKET"))
+            .key(&key)
+            .body(ByteStream::from_static(b"Overwrite the victim's chunks."))
+            .send()
+            .await
+            .unwrap();
+    }
+    // Queued after the crafted keys: once it is done, they have been seen.
+    let normal = staff
+        .upload(
+            &repository,
+            "after.txt",
+            b"The lighthouse keeper retires in June.",
+        )
+        .await;
+    assert_eq!(staff.settle(&normal).await["status"], "completed");
+    let untouched = staff.item(&victim_id).await;
+    assert_eq!(
+        (
+            untouched["status"].as_str(),
+            untouched["chunkCount"].as_i64()
+        ),
+        (Some("pending"), Some(0)),
+        "{untouched}"
+    );
+    assert!(running(file_processor_pid()));
+}
+
+#[tokio::test]
+async fn url_items_aimed_inside_the_network_are_refused_with_the_reason() {
+    let (staff, repository) = staff_and_repository().await;
+    let loopback = format!("{}/repositories", env("STUDIO_API_URL"));
+    for url in [loopback.as_str(), "http://169.254.169.254/latest/meta-data"] {
+        let (status, created) = staff
+            .post(
+                &format!("/repositories/{repository}/items"),
+                json!({"type": "url", "url": url}),
+            )
+            .await;
+        let reason = if status == 200 {
+            let item = created["data"]["item"]["id"].as_str().unwrap().to_owned();
+            let done: Value = staff.settle(&item).await;
+            assert_eq!(done["status"], "failed", "{url}: {done}");
+            done["error"].as_str().unwrap_or_default().to_owned()
+        } else {
+            assert_eq!(status, 400, "{url}: {created}");
+            created["error"]["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        };
+        assert!(
+            reason.contains("private, loopback or link-local"),
+            "{url}: {reason}"
+        );
+    }
+}

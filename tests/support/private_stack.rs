@@ -1,0 +1,175 @@
+//! Functions of a test's own, beside the test command's stack: a fresh database behind its
+//! own Data API server (so its fault switch and request count are the test's alone), its
+//! own bucket and queues with DLQs in the same moto (`aws_bootstrap.py` under a prefix),
+//! and the api, file-processor and embedding-generator binaries on them with their own
+//! front door. A test that turns faults on or drives messages into a DLQ disturbs no one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use studio_local::stack::functions::{self, Functions};
+use studio_local::stack::moto::{self, Resources};
+use studio_local::stack::python::Venv;
+use uuid::Uuid;
+
+use crate::TestDb;
+use crate::http::{ApiClient, env};
+
+pub struct PrivateStack {
+    pub t: TestDb,
+    pub functions: Functions,
+    pub resources: Resources,
+    pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
+    state: PathBuf,
+}
+
+/// The folder of the binaries of the profile this program was built with (`scripts/test.sh`
+/// builds every binary first): a test runs from `<profile>/deps`, a binary from `<profile>`.
+pub fn binaries_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    if dir.ends_with("deps") {
+        dir.parent().unwrap().to_owned()
+    } else {
+        dir.to_owned()
+    }
+}
+
+impl PrivateStack {
+    /// Starts the functions on fresh resources whose queues hide a failed message for
+    /// `visibility_secs` and move it to their DLQ after 3 receives.
+    pub async fn start(visibility_secs: u32) -> Self {
+        let t = TestDb::migrated().await;
+        let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
+        let venv = Venv {
+            root: std::env::var_os("STUDIO_VENV").map_or_else(
+                || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/venv")),
+                PathBuf::from,
+            ),
+        };
+        let moto_endpoint = env("AWS_ENDPOINT_URL_SQS");
+        let visibility = visibility_secs.to_string();
+        let resources = moto::bootstrap_with(
+            &venv,
+            &moto_endpoint,
+            &[
+                ("STUDIO_RESOURCE_PREFIX", prefix.as_str()),
+                ("STUDIO_QUEUE_VISIBILITY_SECS", visibility.as_str()),
+            ],
+        )
+        .await
+        .unwrap();
+        let state = std::env::temp_dir().join(format!("studio-{prefix}"));
+        std::fs::create_dir_all(&state).unwrap();
+        let mut vars: Vec<(String, String)> = [
+            "AWS_REGION",
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL_SQS",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_ENDPOINT_URL_EVENTBRIDGE",
+        ]
+        .into_iter()
+        .map(|name| (name.to_owned(), env(name)))
+        .collect();
+        vars.extend([
+            ("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), t.server.endpoint()),
+            (
+                "DATABASE_RESOURCE_ARN".to_owned(),
+                crate::CLUSTER_ARN.to_owned(),
+            ),
+            (
+                "DATABASE_SECRET_ARN".to_owned(),
+                resources.database_secret_arn.clone(),
+            ),
+            ("DATABASE_NAME".to_owned(), t.name.clone()),
+            ("DOCUMENTS_BUCKET".to_owned(), resources.bucket.clone()),
+            (
+                "SETTINGS_KEY_SECRET_ARN".to_owned(),
+                resources.settings_key_secret_arn.clone(),
+            ),
+        ]);
+        for (name, urls) in &resources.queues {
+            let var = name.to_uppercase().replace('-', "_");
+            vars.push((format!("{var}_QUEUE_URL"), urls.url.clone()));
+            vars.push((format!("{var}_DLQ_URL"), urls.dlq_url.clone()));
+        }
+        let functions = functions::start_binaries(&binaries_dir(), &state, 0, &vars)
+            .await
+            .unwrap();
+        let sdk = studio_local::stack::local_sdk_config(&moto_endpoint);
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk)
+                .force_path_style(true)
+                .build(),
+        );
+        Self {
+            sqs: aws_sdk_sqs::Client::new(&sdk),
+            s3,
+            t,
+            functions,
+            resources,
+            state,
+        }
+    }
+
+    /// A staff member of a new team, signed in to this stack's front door.
+    pub async fn staff(&self) -> ApiClient {
+        let team = self.t.team().await;
+        let sub = format!("staff-{}", Uuid::new_v4());
+        self.t.member(&sub, "staff", team).await;
+        ApiClient::new(
+            &format!("http://{}", self.functions.front_door),
+            &self.state.join("dev-jwt.key"),
+            &sub,
+            &format!("{sub}@example.org"),
+        )
+    }
+
+    /// The queue URL of `name` (`file-processing`, `embedding`...) and of its DLQ.
+    pub fn queue(&self, name: &str) -> (&str, &str) {
+        let urls = &self.resources.queues[name];
+        (&urls.url, &urls.dlq_url)
+    }
+
+    /// Bodies of the messages waiting in `queue_url` (received, so hidden for a while).
+    pub async fn receive_all(&self, queue_url: &str) -> Vec<String> {
+        let mut bodies = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(1)
+                .send()
+                .await
+                .unwrap();
+            let messages = received.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return bodies;
+            }
+            bodies.extend(messages.into_iter().filter_map(|m| m.body));
+        }
+    }
+
+    /// What a function wrote to its log file so far.
+    pub fn log(&self, function: &str) -> String {
+        let mut all = String::new();
+        for entry in std::fs::read_dir(&self.state).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(function) && name.ends_with(".log") {
+                all.push_str(&std::fs::read_to_string(entry.path()).unwrap_or_default());
+            }
+        }
+        all
+    }
+
+    pub async fn stop(self) {
+        self.functions.stop().await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _ = std::fs::remove_dir_all(&self.state);
+    }
+}
