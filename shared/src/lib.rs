@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
 pub mod ports;
+pub mod schedule;
 pub mod search;
 pub mod sql;
 pub mod sqs;
