@@ -4,6 +4,7 @@
 
 pub mod action_state;
 pub mod adapters;
+pub mod assistant;
 pub mod auth;
 pub mod chat;
 pub mod chunk;

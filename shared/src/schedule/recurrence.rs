@@ -83,8 +83,20 @@ pub struct Recurrence {
 }
 
 impl Timing {
-    /// Checks every field and builds the recurrence, or says what is wrong.
+    /// Checks every field and builds the recurrence, or says what is wrong; refuses a
+    /// schedule with no future run.
     pub fn parse(&self) -> Result<Recurrence, AppError> {
+        let recurrence = self.recurrence()?;
+        if recurrence.next_run_after(Utc::now()).is_none() {
+            return Err(AppError::validation(
+                "The schedule never fires: no date matches it",
+            ));
+        }
+        Ok(recurrence)
+    }
+
+    /// The recurrence, without asking whether it still has a future run.
+    pub fn recurrence(&self) -> Result<Recurrence, AppError> {
         let timezone = parse_timezone(self.timezone.as_deref().unwrap_or("UTC"))?;
         let frequency = self.frequency.ok_or_else(|| {
             AppError::validation("frequency is required: daily, weekly, monthly or custom")
@@ -133,13 +145,7 @@ impl Timing {
                 Rule::Custom(Box::new(CustomCron::parse(cron)?))
             }
         };
-        let recurrence = Recurrence { rule, timezone };
-        if recurrence.next_run_after(Utc::now()).is_none() {
-            return Err(AppError::validation(
-                "The schedule never fires: no date matches it",
-            ));
-        }
-        Ok(recurrence)
+        Ok(Recurrence { rule, timezone })
     }
 }
 
@@ -202,6 +208,15 @@ impl Recurrence {
             Rule::Monthly(time, day) => months_from(start)
                 .find_map(|first| at(clamp_day(first, *day), *time).filter(|t| *t > after)),
             Rule::Custom(cron) => cron.next_after(tz, local, after),
+        }
+    }
+
+    pub fn frequency(&self) -> Frequency {
+        match self.rule {
+            Rule::Daily(_) => Frequency::Daily,
+            Rule::Weekly(..) => Frequency::Weekly,
+            Rule::Monthly(..) => Frequency::Monthly,
+            Rule::Custom(_) => Frequency::Custom,
         }
     }
 
