@@ -1,6 +1,7 @@
 //! End-to-end tests against the local stack's PostgreSQL through the local Data API server.
 
 mod api;
+mod assistants;
 mod data_api_faults;
 mod data_api_types;
 mod data_api_wire;
@@ -12,4 +13,5 @@ mod ingest;
 mod knowledge;
 mod migrations;
 mod runtime_api;
+mod schedules;
 mod through_the_stack;

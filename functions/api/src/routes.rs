@@ -88,10 +88,13 @@ pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result
                 .await?;
             to_value(item)
         }
-        _ => Err(AppError::not_found(format!(
-            "No route for {} {raw_path}",
-            request.method()
-        ))),
+        _ => match crate::assistant_routes::dispatch(request, &path, caller, db).await {
+            Some(outcome) => outcome,
+            None => Err(AppError::not_found(format!(
+                "No route for {} {raw_path}",
+                request.method()
+            ))),
+        },
     }
 }
 
@@ -149,15 +152,15 @@ async fn create_item(
     stored
 }
 
-fn to_value<T: serde::Serialize>(value: T) -> Result<Value, AppError> {
+pub(crate) fn to_value<T: serde::Serialize>(value: T) -> Result<Value, AppError> {
     serde_json::to_value(value).map_err(|e| AppError::internal(e.to_string()))
 }
 
-fn uuid(text: &str) -> Result<Uuid, AppError> {
+pub(crate) fn uuid(text: &str) -> Result<Uuid, AppError> {
     Uuid::parse_str(text).map_err(|_| AppError::validation(format!("{text:?} is not an id")))
 }
 
-fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
+pub(crate) fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError> {
     let bytes = request.body().as_ref();
     if bytes.is_empty() {
         return Err(AppError::validation("The request needs a JSON body"));
