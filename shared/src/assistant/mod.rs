@@ -7,6 +7,7 @@
 //! Prompts reference `{{input_field}}`, `{{prompt_N.output}}` (N counts prompts from 1) or
 //! `{{<earlier prompt name>}}`.
 
+mod parts;
 pub mod repository;
 pub mod review;
 pub mod validate;
