@@ -4,6 +4,7 @@
 
 pub mod action_state;
 pub mod adapters;
+pub mod assistant;
 pub mod auth;
 pub mod chain;
 pub mod chat;
@@ -24,6 +25,7 @@ pub mod ocr;
 pub mod ports;
 pub mod rate_limit;
 pub mod roles;
+pub mod schedule;
 pub mod search;
 pub mod settings;
 pub mod sql;

@@ -1,6 +1,7 @@
 //! End-to-end tests against the local stack's PostgreSQL through the local Data API server.
 
 mod api;
+mod assistants;
 mod bedrock_chat;
 mod bedrock_embeddings;
 mod chat_providers;
@@ -21,6 +22,7 @@ mod nothing_lost;
 mod ocr;
 mod rate_limit;
 mod runtime_api;
+mod schedules;
 mod settings;
 mod textract;
 mod through_the_stack;

@@ -93,10 +93,13 @@ pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result
         }
         _ => match crate::admin::dispatch(request, caller, deps, &path).await {
             Some(outcome) => outcome,
-            None => Err(AppError::not_found(format!(
-                "No route for {} {raw_path}",
-                request.method()
-            ))),
+            None => match crate::assistant_routes::dispatch(request, &path, caller, db).await {
+                Some(outcome) => outcome,
+                None => Err(AppError::not_found(format!(
+                    "No route for {} {raw_path}",
+                    request.method()
+                ))),
+            },
         },
     }
 }
