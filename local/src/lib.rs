@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod data_api;
 pub mod front_door;
+pub mod mailbox;
 pub mod runner;
 pub mod runtime_api;
 pub mod stack;

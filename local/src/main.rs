@@ -11,7 +11,8 @@ const USAGE: &str = "usage:
   studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack
   studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
   studio search <query> [--repo NAME] [--as EMAIL]
-  studio items [--repo NAME] [--as EMAIL]";
+  studio items [--repo NAME] [--as EMAIL]
+  studio mailbox [--state-dir DIR] [--show N]  the e-mails the stack's functions sent";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -26,6 +27,7 @@ async fn main() -> anyhow::Result<()> {
     match args.next().as_deref() {
         Some("up") => up(args.collect()).await,
         Some("token") => token(args.collect()),
+        Some("mailbox") => mailbox(args.collect()),
         Some(verb @ ("ingest" | "search" | "items")) => people(verb, args.collect()).await,
         _ => anyhow::bail!("{USAGE}"),
     }
@@ -115,6 +117,28 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
     }
 }
 
+/// Lists the local mailbox, or shows one message (`--show N`, 1 = the oldest).
+fn mailbox(args: Vec<String>) -> anyhow::Result<()> {
+    let mut options = Options::for_checkout(&checkout_root()?);
+    let mut show = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--state-dir" => {
+                options.state_dir = args.next().context("--state-dir needs a value")?.into()
+            }
+            "--show" => show = Some(args.next().context("--show needs a number")?.parse()?),
+            other => anyhow::bail!("unknown option {other}\n{USAGE}"),
+        }
+    }
+    let dir = std::env::var_os("STUDIO_MAILBOX_DIR")
+        .map_or_else(|| options.state_dir.join("mailbox"), PathBuf::from);
+    match show {
+        Some(number) => studio_local::mailbox::show(&dir, number),
+        None => studio_local::mailbox::list(&dir),
+    }
+}
+
 /// Prints a token for a seeded user (by e-mail), signed with the stack's dev key.
 #[allow(clippy::print_stdout)]
 fn token(args: Vec<String>) -> anyhow::Result<()> {
@@ -172,6 +196,10 @@ fn print_summary(stack: &stack::Stack, options: &Options) {
             options.moto_port
         );
     }
+    println!(
+        "  Mailbox       {} (studio mailbox lists it)",
+        stack.mailbox.display()
+    );
     println!(
         "  Demo team     {} with users {}",
         stack::seed::DEMO_TEAM_ID,

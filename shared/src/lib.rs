@@ -17,6 +17,7 @@ pub mod http;
 pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
+pub mod notify;
 pub mod ports;
 pub mod search;
 pub mod sql;

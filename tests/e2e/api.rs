@@ -15,7 +15,7 @@ fn env(name: &str) -> String {
         .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
 }
 
-async fn deps(t: &TestDb) -> Deps {
+pub(crate) async fn deps(t: &TestDb) -> Deps {
     let sdk = sdk_config().await;
     Deps {
         db: t.db.clone(),
@@ -26,7 +26,7 @@ async fn deps(t: &TestDb) -> Deps {
 }
 
 /// The fixture event with another method, path, body, query and caller.
-fn event(
+pub(crate) fn event(
     method: &str,
     path: &str,
     body: Option<Value>,
@@ -63,7 +63,7 @@ fn event(
     lambda_http::request::from_str(&event.to_string()).unwrap()
 }
 
-async fn call(deps: &Deps, request: lambda_http::Request) -> (u16, Value) {
+pub(crate) async fn call(deps: &Deps, request: lambda_http::Request) -> (u16, Value) {
     let response = handle(request, deps).await.unwrap();
     let status = response.status().as_u16();
     let body = match response.body() {

@@ -11,5 +11,6 @@ mod file_processor;
 mod ingest;
 mod knowledge;
 mod migrations;
+mod notifications;
 mod runtime_api;
 mod through_the_stack;

@@ -81,6 +81,8 @@ pub struct Stack {
     pub data_api: DataApiServer,
     /// `NAME=value` pairs a function or test needs to reach the stack.
     pub env: Vec<(String, String)>,
+    /// Where the functions' e-mails land as `.eml` files (`studio mailbox` lists them).
+    pub mailbox: PathBuf,
     pub started_in: Duration,
 }
 
@@ -198,6 +200,13 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         ("DATABASE_NAME".to_owned(), options.database.clone()),
         ("STUDIO_DATABASE_URL".to_owned(), admin_url),
     ];
+    let mailbox = options.state_dir.join("mailbox");
+    std::fs::create_dir_all(&mailbox)
+        .with_context(|| format!("cannot create {}", mailbox.display()))?;
+    env.push((
+        "STUDIO_MAILBOX_DIR".to_owned(),
+        mailbox.display().to_string(),
+    ));
     if options.moto {
         let log = options.state_dir.join("moto.log");
         services.push(moto::start(&venv, options.moto_port, &log).await?);
@@ -246,6 +255,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         _lock: lock,
         data_api,
         env,
+        mailbox,
         started_in: started.elapsed(),
     };
     let env_file: String = stack

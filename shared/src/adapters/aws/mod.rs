@@ -1,8 +1,10 @@
 //! AWS adapters, built from the ambient SDK configuration (`AWS_ENDPOINT_URL_*` locally).
 
+mod mailer;
 mod object_store;
 mod queue;
 
+pub use mailer::SesMailer;
 pub use object_store::S3ObjectStore;
 pub use queue::SqsQueue;
 
