@@ -23,6 +23,7 @@ pub mod search;
 pub mod sql;
 pub mod sqs;
 pub mod telemetry;
+pub mod tools;
 
 pub use action_state::ActionState;
 pub use error::{AppError, ErrorCode};

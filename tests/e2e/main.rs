@@ -14,3 +14,4 @@ mod migrations;
 mod notifications;
 mod runtime_api;
 mod through_the_stack;
+mod tools;
