@@ -192,7 +192,7 @@ fn print_summary(stack: &stack::Stack, options: &Options) {
     }
     if options.moto {
         println!(
-            "  moto          http://127.0.0.1:{} (S3, SQS, Secrets Manager, EventBridge)",
+            "  moto          http://127.0.0.1:{} (S3, SQS, Secrets Manager, EventBridge, SES v2)",
             options.moto_port
         );
     }

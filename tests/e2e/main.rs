@@ -13,5 +13,6 @@ mod knowledge;
 mod migrations;
 mod notifications;
 mod runtime_api;
+mod ses_mailer;
 mod through_the_stack;
 mod tools;

@@ -213,7 +213,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         let endpoint = format!("http://127.0.0.1:{}", options.moto_port);
         let resources = moto::bootstrap(&venv, &endpoint).await?;
         secret_arn = resources.database_secret_arn.clone();
-        for service in ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE"] {
+        for service in ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE", "SESV2"] {
             env.push((format!("AWS_ENDPOINT_URL_{service}"), endpoint.clone()));
         }
         env.push(("DOCUMENTS_BUCKET".to_owned(), resources.bucket.clone()));
