@@ -200,6 +200,12 @@ fn print_summary(stack: &stack::Stack, options: &Options) {
         "  Mailbox       {} (studio mailbox lists it)",
         stack.mailbox.display()
     );
+    if let Some(mock) = &stack.mock_search {
+        println!(
+            "  Web search    {} (a Brave Search mock for the web_search tool)",
+            mock.base_url()
+        );
+    }
     println!(
         "  Demo team     {} with users {}",
         stack::seed::DEMO_TEAM_ID,

@@ -250,3 +250,19 @@ async fn fetch_page_refuses_loopback_and_cloud_metadata_addresses() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn the_local_stack_configures_web_search_against_its_brave_mock() {
+    assert!(
+        std::env::var("WEB_SEARCH_BASE_URL").is_ok(),
+        "WEB_SEARCH_BASE_URL is not set: run the tests with scripts/test.sh"
+    );
+    let tools = Tools::from_env().unwrap();
+    assert_eq!(tools.available().len(), 2);
+    let out = tools
+        .run("web_search", json!({ "query": "barn owl" }))
+        .await
+        .unwrap();
+    assert_eq!(out["results"].as_array().unwrap().len(), 5);
+    assert_eq!(out["results"][0]["title"], "barn owl — result 1");
+}

@@ -17,6 +17,9 @@ use anyhow::Context;
 use crate::data_api::{DataApiServer, ServerConfig};
 use process::Service;
 
+/// The key the local mock of Brave Search accepts.
+pub const LOCAL_SEARCH_KEY: &str = "local-brave-key";
+
 /// The cluster ARN functions are configured with locally; the Data API server accepts any.
 pub const LOCAL_CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:studio-local";
 
@@ -83,6 +86,8 @@ pub struct Stack {
     pub env: Vec<(String, String)>,
     /// Where the functions' e-mails land as `.eml` files (`studio mailbox` lists them).
     pub mailbox: PathBuf,
+    /// The Brave Search mock the tools use, when no real provider is configured.
+    pub mock_search: Option<crate::mock_search::MockSearch>,
     pub started_in: Duration,
 }
 
@@ -229,6 +234,24 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
     }
     env.push(("DATABASE_SECRET_ARN".to_owned(), secret_arn.clone()));
 
+    // Assistant tools search the web through the Brave mock unless a provider is set.
+    let mock_search = if std::env::var_os("WEB_SEARCH_PROVIDER").is_none() {
+        let mock = crate::mock_search::MockSearch::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            LOCAL_SEARCH_KEY,
+        )
+        .await
+        .context("cannot start the mock search server")?;
+        env.extend([
+            ("WEB_SEARCH_PROVIDER".to_owned(), "brave".to_owned()),
+            ("WEB_SEARCH_API_KEY".to_owned(), LOCAL_SEARCH_KEY.to_owned()),
+            ("WEB_SEARCH_BASE_URL".to_owned(), mock.base_url()),
+        ]);
+        Some(mock)
+    } else {
+        None
+    };
+
     let db = data_api_client(&data_api.endpoint(), &options.database, &secret_arn);
     migrate(&db).await?;
     if options.seed {
@@ -256,6 +279,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         data_api,
         env,
         mailbox,
+        mock_search,
         started_in: started.elapsed(),
     };
     let env_file: String = stack
