@@ -83,17 +83,50 @@ async fn delivery(t: &TestDb, notification: Uuid) -> Delivery {
     .unwrap()
 }
 
-/// Fails with `error` the first `failures` times, then delivers to the mailbox.
+/// Fails with `error` the first `failures` times, then delivers to the mailbox. With `db`,
+/// each call first notes the e-mail delivery row as it stands (status, attempts, retry due).
 struct Flaky {
     failures: u32,
     calls: AtomicU32,
     error: MailError,
     inner: MailboxMailer,
+    db: Option<shared::data_api::DataApi>,
+    seen: std::sync::Mutex<Vec<(String, i32, bool)>>,
+}
+
+impl Flaky {
+    fn new(failures: u32, error: MailError, inner: MailboxMailer) -> Self {
+        Self {
+            failures,
+            calls: AtomicU32::new(0),
+            error,
+            inner,
+            db: None,
+            seen: std::sync::Mutex::new(Vec::new()),
+        }
+    }
 }
 
 #[async_trait]
 impl Mailer for Flaky {
     async fn send(&self, email: &Email) -> Result<String, MailError> {
+        if let Some(db) = &self.db {
+            #[derive(serde::Deserialize)]
+            struct Row {
+                status: String,
+                attempts: i32,
+                due: bool,
+            }
+            let rows: Vec<Row> = db
+                .query(
+                    "SELECT status, attempts, next_attempt_at > created_at AS due FROM notification_deliveries",
+                    Params::new(),
+                )
+                .await
+                .unwrap();
+            let mut seen = self.seen.lock().unwrap();
+            seen.extend(rows.into_iter().map(|r| (r.status, r.attempts, r.due)));
+        }
         if self.calls.fetch_add(1, Ordering::SeqCst) < self.failures {
             return Err(self.error.clone());
         }
@@ -173,10 +206,12 @@ async fn a_mailer_failing_twice_then_succeeding_records_three_attempts_and_ends_
     let user = t.member(&format!("bo-{team}"), "staff", team).await;
     let dir = mailbox_dir();
     let flaky = Flaky {
-        failures: 2,
-        calls: AtomicU32::new(0),
-        error: MailError::Throttled("Maximum sending rate exceeded".to_owned()),
-        inner: mailbox(&dir),
+        db: Some(t.db.clone()),
+        ..Flaky::new(
+            2,
+            MailError::Throttled("Maximum sending rate exceeded".to_owned()),
+            mailbox(&dir),
+        )
     };
 
     let notified = notify::notify_with(
@@ -196,6 +231,14 @@ async fn a_mailer_failing_twice_then_succeeding_records_three_attempts_and_ends_
         ("sent", 3, true)
     );
     assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    // Between attempts the delivery was pending, counted, with its next attempt scheduled.
+    assert_eq!(
+        *flaky.seen.lock().unwrap(),
+        [
+            ("pending".to_owned(), 1, true),
+            ("pending".to_owned(), 2, true)
+        ]
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -205,12 +248,11 @@ async fn a_mailer_that_always_fails_is_recorded_failed_and_the_caller_carries_on
     let team = t.team().await;
     let user = t.member(&format!("cy-{team}"), "staff", team).await;
     let dir = mailbox_dir();
-    let down = Flaky {
-        failures: u32::MAX,
-        calls: AtomicU32::new(0),
-        error: MailError::Unavailable("connection refused".to_owned()),
-        inner: mailbox(&dir),
-    };
+    let down = Flaky::new(
+        u32::MAX,
+        MailError::Unavailable("connection refused".to_owned()),
+        mailbox(&dir),
+    );
 
     let notified = notify::notify_with(
         &t.db,
@@ -239,12 +281,11 @@ async fn a_mailer_that_always_fails_is_recorded_failed_and_the_caller_carries_on
     assert!(!dir.exists(), "nothing was written");
 
     // A refusal (unverified sender) is not retried: retrying cannot help.
-    let refusing = Flaky {
-        failures: u32::MAX,
-        calls: AtomicU32::new(0),
-        error: MailError::Rejected("Email address is not verified".to_owned()),
-        inner: mailbox(&dir),
-    };
+    let refusing = Flaky::new(
+        u32::MAX,
+        MailError::Rejected("Email address is not verified".to_owned()),
+        mailbox(&dir),
+    );
     let notified = notify::notify_with(
         &t.db,
         Some(&refusing),
