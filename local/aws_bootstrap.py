@@ -16,6 +16,7 @@ BUCKET = f"{PREFIX}-documents-local"
 # Locally a failed message comes back after this many seconds (AWS: 6x the consumer's
 # timeout, see infra/template.yaml), so retries and the DLQ can be watched in minutes.
 VISIBILITY = os.environ.get("STUDIO_QUEUE_VISIBILITY_SECS", "20")
+NOTIFY_FROM_ADDRESS = os.environ.get("STUDIO_NOTIFY_FROM_ADDRESS", "notifications@studio.local")
 # queue name -> maxReceiveCount
 QUEUES = {
     "file-processing": 3,
@@ -89,6 +90,13 @@ def main():
     sm = client("secretsmanager")
     database_secret = ensure_secret(sm, f"{PREFIX}/database", json.dumps({"username": "postgres", "password": ""}))
     settings_key = ensure_secret(sm, f"{PREFIX}/settings-key", os.urandom(32).hex())
+
+    # The sender NOTIFY_MAILER=ses uses locally, verified as SES requires.
+    try:
+        client("sesv2").create_email_identity(EmailIdentity=NOTIFY_FROM_ADDRESS)
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
 
     events = client("events")
     events.put_rule(Name=f"{PREFIX}-scheduler-tick", ScheduleExpression="rate(1 minute)", State="ENABLED")

@@ -279,7 +279,7 @@ pub async fn items(api: &Api, repository: &str) -> anyhow::Result<()> {
 }
 
 #[allow(clippy::print_stdout)]
-fn print_table(headers: &[&str], rows: &[Vec<String>]) {
+pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>]) {
     let widths: Vec<usize> = headers
         .iter()
         .enumerate()

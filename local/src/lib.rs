@@ -7,6 +7,8 @@ pub mod cli;
 pub mod data_api;
 pub mod front_door;
 pub mod mock_providers;
+pub mod mailbox;
+pub mod mock_search;
 pub mod runner;
 pub mod runtime_api;
 pub mod stack;

@@ -12,7 +12,8 @@ const USAGE: &str = "usage:
   studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
   studio search <query> [--repo NAME] [--as EMAIL]
   studio items [--repo NAME] [--as EMAIL]
-  studio mock-providers [--port N]          mock OpenAI / Azure / Gemini servers (tests, benchmarks)";
+  studio mock-providers [--port N]          mock OpenAI / Azure / Gemini servers (tests, benchmarks)
+  studio mailbox [--state-dir DIR] [--show N]  the e-mails the stack's functions sent";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -28,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         Some("up") => up(args.collect()).await,
         Some("token") => token(args.collect()),
         Some("mock-providers") => mock_providers(args.collect()).await,
+        Some("mailbox") => mailbox(args.collect()),
         Some(verb @ ("ingest" | "search" | "items")) => people(verb, args.collect()).await,
         _ => anyhow::bail!("{USAGE}"),
     }
@@ -140,6 +142,28 @@ async fn mock_providers(args: Vec<String>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lists the local mailbox, or shows one message (`--show N`, 1 = the oldest).
+fn mailbox(args: Vec<String>) -> anyhow::Result<()> {
+    let mut options = Options::for_checkout(&checkout_root()?);
+    let mut show = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--state-dir" => {
+                options.state_dir = args.next().context("--state-dir needs a value")?.into()
+            }
+            "--show" => show = Some(args.next().context("--show needs a number")?.parse()?),
+            other => anyhow::bail!("unknown option {other}\n{USAGE}"),
+        }
+    }
+    let dir = std::env::var_os("STUDIO_MAILBOX_DIR")
+        .map_or_else(|| options.state_dir.join("mailbox"), PathBuf::from);
+    match show {
+        Some(number) => studio_local::mailbox::show(&dir, number),
+        None => studio_local::mailbox::list(&dir),
+    }
+}
+
 /// Prints a token for a seeded user (by e-mail), signed with the stack's dev key.
 #[allow(clippy::print_stdout)]
 fn token(args: Vec<String>) -> anyhow::Result<()> {
@@ -197,8 +221,18 @@ fn print_summary(stack: &stack::Stack, options: &Options) {
     }
     if options.moto {
         println!(
-            "  moto          http://127.0.0.1:{} (S3, SQS, Secrets Manager, EventBridge)",
+            "  moto          http://127.0.0.1:{} (S3, SQS, Secrets Manager, EventBridge, SES v2)",
             options.moto_port
+        );
+    }
+    println!(
+        "  Mailbox       {} (studio mailbox lists it)",
+        stack.mailbox.display()
+    );
+    if let Some(mock) = &stack.mock_search {
+        println!(
+            "  Web search    {} (a Brave Search mock for the web_search tool)",
+            mock.base_url()
         );
     }
     println!(

@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod knowledge;
 pub mod migrate;
 pub mod models;
+pub mod notify;
 pub mod ocr;
 pub mod ports;
 pub mod rate_limit;
@@ -31,6 +32,7 @@ pub mod settings;
 pub mod sql;
 pub mod sqs;
 pub mod telemetry;
+pub mod tools;
 pub mod usage;
 
 pub use action_state::ActionState;

@@ -1,9 +1,10 @@
-//! api: the REST routes for repositories, items, search, conversations, assistants,
-//! schedules, models, settings, roles and usage, behind API Gateway's Cognito authorizer.
-//! Identity comes only from the authorizer's claims in the request context.
+//! api: the REST routes for repositories, items, search, conversations, notifications,
+//! assistants, schedules, models, settings, roles and usage, behind API Gateway's Cognito
+//! authorizer. Identity comes only from the authorizer's claims in the request context.
 
 pub mod admin;
 pub mod assistant_routes;
 pub mod conversations;
 pub mod handler;
+pub mod notifications;
 pub mod routes;

@@ -76,6 +76,9 @@ pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result
         (_, ["conversations", rest @ ..]) => {
             crate::conversations::dispatch(request, caller, db, rest).await
         }
+        (_, ["notifications", rest @ ..]) => {
+            crate::notifications::dispatch(request, caller, db, rest).await
+        }
         ("GET", ["items", id]) => to_value(items::get(db, caller, uuid(id)?).await?),
         ("DELETE", ["items", id]) => {
             let item = items::delete(db, caller, uuid(id)?).await?;
@@ -179,7 +182,7 @@ pub(crate) fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError
     })
 }
 
-fn query_int(request: &Request, name: &str, default: i64) -> Result<i64, AppError> {
+pub(crate) fn query_int(request: &Request, name: &str, default: i64) -> Result<i64, AppError> {
     match request
         .query_string_parameters_ref()
         .and_then(|q| q.first(name))

@@ -18,6 +18,9 @@ use crate::bedrock::BedrockServer;
 use crate::data_api::{DataApiServer, ServerConfig};
 use process::Service;
 
+/// The key the local mock of Brave Search accepts.
+pub const LOCAL_SEARCH_KEY: &str = "local-brave-key";
+
 /// The cluster ARN functions are configured with locally; the Data API server accepts any.
 pub const LOCAL_CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:studio-local";
 
@@ -86,6 +89,10 @@ pub struct Stack {
     pub bedrock: BedrockServer,
     /// `NAME=value` pairs a function or test needs to reach the stack.
     pub env: Vec<(String, String)>,
+    /// Where the functions' e-mails land as `.eml` files (`studio mailbox` lists them).
+    pub mailbox: PathBuf,
+    /// The Brave Search mock the tools use, when no real provider is configured.
+    pub mock_search: Option<crate::mock_search::MockSearch>,
     pub started_in: Duration,
 }
 
@@ -219,13 +226,20 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         ("DATABASE_NAME".to_owned(), options.database.clone()),
         ("STUDIO_DATABASE_URL".to_owned(), admin_url),
     ];
+    let mailbox = options.state_dir.join("mailbox");
+    std::fs::create_dir_all(&mailbox)
+        .with_context(|| format!("cannot create {}", mailbox.display()))?;
+    env.push((
+        "STUDIO_MAILBOX_DIR".to_owned(),
+        mailbox.display().to_string(),
+    ));
     if options.moto {
         let log = options.state_dir.join("moto.log");
         services.push(moto::start(&venv, options.moto_port, &log).await?);
         let endpoint = format!("http://127.0.0.1:{}", options.moto_port);
         let resources = moto::bootstrap(&venv, &endpoint).await?;
         secret_arn = resources.database_secret_arn.clone();
-        for service in ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE"] {
+        for service in ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE", "SESV2"] {
             env.push((format!("AWS_ENDPOINT_URL_{service}"), endpoint.clone()));
         }
         env.push(("DOCUMENTS_BUCKET".to_owned(), resources.bucket.clone()));
@@ -240,6 +254,24 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         }
     }
     env.push(("DATABASE_SECRET_ARN".to_owned(), secret_arn.clone()));
+
+    // Assistant tools search the web through the Brave mock unless a provider is set.
+    let mock_search = if std::env::var_os("WEB_SEARCH_PROVIDER").is_none() {
+        let mock = crate::mock_search::MockSearch::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            LOCAL_SEARCH_KEY,
+        )
+        .await
+        .context("cannot start the mock search server")?;
+        env.extend([
+            ("WEB_SEARCH_PROVIDER".to_owned(), "brave".to_owned()),
+            ("WEB_SEARCH_API_KEY".to_owned(), LOCAL_SEARCH_KEY.to_owned()),
+            ("WEB_SEARCH_BASE_URL".to_owned(), mock.base_url()),
+        ]);
+        Some(mock)
+    } else {
+        None
+    };
 
     let db = data_api_client(&data_api.endpoint(), &options.database, &secret_arn);
     migrate(&db).await?;
@@ -268,6 +300,8 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         data_api,
         bedrock,
         env,
+        mailbox,
+        mock_search,
         started_in: started.elapsed(),
     };
     let env_file: String = stack

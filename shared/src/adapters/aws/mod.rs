@@ -2,11 +2,13 @@
 
 pub mod bedrock;
 mod data_keys;
+mod mailer;
 mod object_store;
 mod ocr;
 mod queue;
 
 pub use data_keys::SecretsManagerDataKeys;
+pub use mailer::SesMailer;
 pub use object_store::S3ObjectStore;
 pub use ocr::TextractOcr;
 pub use queue::SqsQueue;

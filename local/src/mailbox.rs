@@ -1,0 +1,147 @@
+//! `studio mailbox`: the `.eml` files the local mailer wrote, read back with `mail-parser`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use mail_parser::{MessageParser, MimeHeaders};
+
+/// What the listing shows of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    pub file: PathBuf,
+    pub date: String,
+    pub to: String,
+    pub subject: String,
+    pub attachments: Vec<String>,
+}
+
+/// The messages in `dir`, oldest first (file names start with the send time).
+pub fn messages(dir: &Path) -> anyhow::Result<Vec<Summary>> {
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect(),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(error) => {
+            return Err(error).with_context(|| format!("cannot read {}", dir.display()));
+        }
+    };
+    files.sort();
+    files.into_iter().map(|file| summary(&file)).collect()
+}
+
+fn summary(file: &Path) -> anyhow::Result<Summary> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let message = MessageParser::default()
+        .parse(&bytes)
+        .with_context(|| format!("{} is not an e-mail", file.display()))?;
+    let to = message
+        .to()
+        .map(|to| {
+            to.iter()
+                .filter_map(|a| a.address())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    Ok(Summary {
+        file: file.to_owned(),
+        date: message.date().map(|d| d.to_rfc3339()).unwrap_or_default(),
+        to,
+        subject: message.subject().unwrap_or_default().to_owned(),
+        attachments: message
+            .attachments()
+            .map(|a| a.attachment_name().unwrap_or("(unnamed)").to_owned())
+            .collect(),
+    })
+}
+
+/// Prints the mailbox as a table.
+#[allow(clippy::print_stdout)]
+pub fn list(dir: &Path) -> anyhow::Result<()> {
+    let all = messages(dir)?;
+    println!("{} message(s) in {}", all.len(), dir.display());
+    let rows: Vec<Vec<String>> = all
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            vec![
+                (i + 1).to_string(),
+                m.date.clone(),
+                m.to.clone(),
+                m.subject.clone(),
+                m.attachments.join(", "),
+            ]
+        })
+        .collect();
+    crate::cli::print_table(&["#", "date", "to", "subject", "attachments"], &rows);
+    Ok(())
+}
+
+/// Prints message `number` (1 = the oldest): headers, its text body, its attachments.
+#[allow(clippy::print_stdout)]
+pub fn show(dir: &Path, number: usize) -> anyhow::Result<()> {
+    let all = messages(dir)?;
+    let found = number
+        .checked_sub(1)
+        .and_then(|i| all.get(i))
+        .with_context(|| format!("no message {number}; the mailbox holds {}", all.len()))?;
+    let bytes = std::fs::read(&found.file)?;
+    let message = MessageParser::default()
+        .parse(&bytes)
+        .context("not an e-mail")?;
+    println!("File:        {}", found.file.display());
+    println!("Date:        {}", found.date);
+    println!("To:          {}", found.to);
+    println!("Subject:     {}", found.subject);
+    println!("Attachments: {}\n", found.attachments.join(", "));
+    println!("{}", message.body_text(0).unwrap_or_default());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::adapters::local::MailboxMailer;
+    use shared::notify::mime::Mailbox;
+    use shared::notify::{Attachment, Email, Mailer};
+
+    #[tokio::test]
+    async fn the_listing_shows_what_the_local_mailer_wrote() {
+        let dir = std::env::temp_dir().join(format!("mailbox-{}", uuid::Uuid::new_v4()));
+        assert!(
+            messages(&dir).unwrap().is_empty(),
+            "a missing folder is empty"
+        );
+        let mailer = MailboxMailer::new(&dir, Mailbox::parse("studio@studio.local").unwrap());
+        for subject in ["First run: completed", "Second run: failed"] {
+            mailer
+                .send(&Email {
+                    to: "staff@example.com".to_owned(),
+                    subject: subject.to_owned(),
+                    html: "<p>hi</p>".to_owned(),
+                    text: "hi".to_owned(),
+                    attachments: vec![Attachment {
+                        filename: "result.md".to_owned(),
+                        content_type: "text/markdown".to_owned(),
+                        bytes: b"# r".to_vec(),
+                    }],
+                })
+                .await
+                .unwrap();
+        }
+        let listed = messages(&dir).unwrap();
+        assert_eq!(
+            listed
+                .iter()
+                .map(|m| m.subject.as_str())
+                .collect::<Vec<_>>(),
+            ["First run: completed", "Second run: failed"]
+        );
+        assert_eq!(listed[0].to, "staff@example.com");
+        assert_eq!(listed[0].attachments, ["result.md"]);
+        assert!(!listed[0].date.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
