@@ -207,6 +207,28 @@ pub fn map_queue(
     })
 }
 
+/// Sends `function` an EventBridge Scheduled Event every `every`, as a `rate()` rule does.
+pub fn tick(every: Duration, function: Arc<RuntimeApi>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        interval.tick().await;
+        loop {
+            interval.tick().await;
+            let event = json!({
+                "version": "0", "id": uuid::Uuid::new_v4().to_string(),
+                "detail-type": "Scheduled Event", "source": "aws.events",
+                "account": "123456789012", "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/studio-schedule-tick"],
+                "detail": {},
+            });
+            if let Err(error) = function.invoke(&event).await {
+                tracing::warn!(%error, "The schedule tick failed");
+            }
+        }
+    })
+}
+
 /// `arn:aws:sqs:us-east-1:123456789012:name` for moto's `http://host/123456789012/name`.
 fn queue_arn(url: &str) -> String {
     let mut parts = url.rsplit('/');

@@ -69,6 +69,14 @@ const CALLER: &str = "SELECT u.id AS user_id, u.email,
         coalesce((SELECT array_agg(tm.team_id ORDER BY tm.team_id) FROM team_members tm WHERE tm.user_id = u.id), '{}') AS teams
     FROM users u WHERE u.cognito_sub = :sub";
 
+/// The user `user_id` as a caller (a scheduled run acts as its schedule's owner).
+pub async fn caller_by_id(db: &DataApi, user_id: Uuid) -> Result<Caller, AppError> {
+    let sql = CALLER.replace("u.cognito_sub = :sub", "u.id = :id");
+    db.query_opt(&sql, Params::new().bind("id", user_id))
+        .await?
+        .ok_or_else(|| AppError::not_found("The user no longer exists"))
+}
+
 /// Resolves the claims to a user. A first sign-in creates the user, or links a user invited
 /// by e-mail, in one statement each, so concurrent first requests cannot create two.
 pub async fn resolve(db: &DataApi, claims: &Claims) -> Result<Caller, AppError> {

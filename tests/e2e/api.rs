@@ -21,6 +21,7 @@ pub(crate) async fn deps(t: &TestDb) -> Deps {
         db: t.db.clone(),
         store: Box::new(S3ObjectStore::new(&sdk, &env("DOCUMENTS_BUCKET"))),
         processing: Box::new(SqsQueue::new(&sdk, &env("FILE_PROCESSING_QUEUE_URL"))),
+        assistant_runs: Box::new(SqsQueue::new(&sdk, &env("ASSISTANT_RUNS_QUEUE_URL"))),
         embedder: Box::new(HashingEmbedder::new(1024)),
         settings: studio_tests::settings(&t.db).await,
     }

@@ -44,9 +44,9 @@ def test_every_function_crate_has_exactly_its_function_resource(template):
 
 
 def test_a_crate_without_a_function_resource_is_reported(template):
-    crates = {**tc.crates(), "chat-stream": ["chat-stream"]}
+    crates = {**tc.crates(), "chat-archiver": ["chat-archiver"]}
     assert tc.check_functions_match_crates(template, crates) == [
-        "functions/chat-stream: no AWS::Serverless::Function builds ['chat-stream']"]
+        "functions/chat-archiver: no AWS::Serverless::Function builds ['chat-archiver']"]
 
 
 def test_a_function_whose_binary_has_no_crate_is_reported(template):
@@ -199,14 +199,20 @@ def bedrock_statements(template):
 
 def test_bedrock_embeddings_may_invoke_only_the_configured_model_and_only_when_chosen(template):
     assert "bedrock" in template["Parameters"]["EmbeddingProvider"]["AllowedValues"]
-    statements = bedrock_statements(template)
-    assert {owner for owner, _ in statements} == {"ApiFunction", "EmbeddingGeneratorRole"}
+    everything = bedrock_statements(template)
+    statements = [(o, s) for o, s in everything if s.get("Sid") == "EmbeddingModel"]
+    assert {owner for owner, _ in statements} == {
+        "ApiFunction", "EmbeddingGeneratorRole", "ChatStreamFunction", "ScheduledExecutorRole"}
+    # Chat models stream (ConverseStream) and may not call InvokeModel.
+    chat = [(o, s) for o, s in everything if s.get("Sid") != "EmbeddingModel"]
+    assert {owner for owner, _ in chat} == {"ChatStreamFunction", "ScheduledExecutorRole"}
+    assert all(s["Action"] == "bedrock:InvokeModelWithResponseStream" for _, s in chat)
     model_arn = "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${EmbeddingModelId}"
     for owner, statement in statements:
         assert statement["Action"] == "bedrock:InvokeModel", owner
         assert statement["Resource"] == {"Fn::Sub": model_arn}, owner
     # Each sits in the "then" branch of the BedrockEmbeddings condition.
     text = json.dumps(template["Resources"])
-    assert text.count('{"Fn::If": ["BedrockEmbeddings", {"Sid": "EmbeddingModel"') == 2
+    assert text.count('{"Fn::If": ["BedrockEmbeddings", {"Sid": "EmbeddingModel"') == 4
     assert template["Conditions"]["BedrockEmbeddings"] == {
         "Fn::Equals": [{"Ref": "EmbeddingProvider"}, "bedrock"]}

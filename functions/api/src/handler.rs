@@ -16,6 +16,8 @@ pub struct Deps {
     pub store: Box<dyn ObjectStore>,
     /// The file-processing queue, for reprocessing and URL items.
     pub processing: Box<dyn Queue>,
+    /// The assistant-runs queue the scheduled-executor consumes.
+    pub assistant_runs: Box<dyn Queue>,
     pub embedder: Box<dyn Embedder>,
     /// Runtime settings (one per process: clones share the cache).
     pub settings: Settings,
@@ -25,7 +27,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, lam
     let request_id = http::request_id(&request);
     let outcome = match http::claims(&request) {
         Ok(claims) => match auth::resolve(&deps.db, &claims).await {
-            Ok(caller) => routes::dispatch(&request, &caller, deps).await,
+            Ok(caller) => routes::dispatch(&request, &caller, deps, &request_id).await,
             Err(error) => Err(error),
         },
         Err(error) => Err(error),

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod assistant_routes;
 pub mod conversations;
+pub mod execution_routes;
 pub mod handler;
 pub mod notifications;
 pub mod routes;

@@ -27,6 +27,10 @@ async fn main() -> Result<(), Error> {
             &sdk,
             &config::required("FILE_PROCESSING_QUEUE_URL")?,
         )),
+        assistant_runs: Box::new(SqsQueue::new(
+            &sdk,
+            &config::required("ASSISTANT_RUNS_QUEUE_URL")?,
+        )),
         embedder: shared::embed::from_env().await?,
     };
     let deps = &deps;

@@ -16,7 +16,12 @@ use crate::handler::Deps;
 /// How long a presigned upload URL stays valid.
 const UPLOAD_EXPIRY: Duration = Duration::from_secs(15 * 60);
 
-pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result<Value, AppError> {
+pub async fn dispatch(
+    request: &Request,
+    caller: &Caller,
+    deps: &Deps,
+    request_id: &str,
+) -> Result<Value, AppError> {
     // The resource path, without the stage prefix API Gateway adds to the URI.
     let raw_path = request.raw_http_path().to_owned();
     let path: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
@@ -98,10 +103,17 @@ pub async fn dispatch(request: &Request, caller: &Caller, deps: &Deps) -> Result
             Some(outcome) => outcome,
             None => match crate::assistant_routes::dispatch(request, &path, caller, db).await {
                 Some(outcome) => outcome,
-                None => Err(AppError::not_found(format!(
-                    "No route for {} {raw_path}",
-                    request.method()
-                ))),
+                None => match crate::execution_routes::dispatch(
+                    request, &path, caller, deps, request_id,
+                )
+                .await
+                {
+                    Some(outcome) => outcome,
+                    None => Err(AppError::not_found(format!(
+                        "No route for {} {raw_path}",
+                        request.method()
+                    ))),
+                },
             },
         },
     }

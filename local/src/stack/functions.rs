@@ -1,6 +1,7 @@
 //! The stack's functions: api and chat-stream (several warm instances, as Lambda scales
-//! out) behind the front door, file-processor, embedding-generator and textract-processor
-//! behind event source mappings of their queues.
+//! out) behind the front door, file-processor, embedding-generator, textract-processor and
+//! scheduled-executor behind event source mappings of their queues, and the scheduler's
+//! minute tick for scheduled-executor.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -14,6 +15,7 @@ const FUNCTIONS: &[&str] = &[
     "file-processor",
     "embedding-generator",
     "textract-processor",
+    "scheduled-executor",
 ];
 
 /// Running functions and the tasks that feed them; stopped by [`Functions::stop`].
@@ -115,10 +117,26 @@ pub async fn start_binaries(
             Arc::clone(&functions[2].api),
         ),
         runner::map_queue(
-            sqs,
+            sqs.clone(),
             value(env, "OCR_COMPLETION_QUEUE_URL")?.to_owned(),
             5,
             Arc::clone(&functions[3].api),
+        ),
+        runner::map_queue(
+            sqs,
+            value(env, "ASSISTANT_RUNS_QUEUE_URL")?.to_owned(),
+            5,
+            Arc::clone(&functions[4].api),
+        ),
+        // EventBridge's `rate(1 minute)` rule (STUDIO_SCHEDULE_TICK_SECS to tick faster).
+        runner::tick(
+            std::time::Duration::from_secs(
+                std::env::var("STUDIO_SCHEDULE_TICK_SECS")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(60),
+            ),
+            Arc::clone(&functions[4].api),
         ),
     ];
     let key_file = state_dir.join("dev-jwt.key");

@@ -4,6 +4,7 @@
 //! every prompt's input, output, model, usage, cost, duration and status are recorded. A
 //! failing prompt stops the prompts that depend on it; what finished stays.
 
+pub mod execute;
 pub mod store;
 pub mod template;
 

@@ -1,0 +1,49 @@
+//! scheduled-executor entry point: builds clients once and runs chains for each event.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use serde_json::Value;
+use shared::adapters::aws::{SecretsManagerDataKeys, sdk_config};
+use shared::adapters::mailer_from_env;
+use shared::chain::execute::Executor;
+use shared::config::{self, Config};
+use shared::data_api::DataApi;
+use shared::executor::StudioModels;
+use shared::settings::Settings;
+use shared::tools::Tools;
+use shared::usage::UsageLedger;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    shared::telemetry::init();
+    let config = Config::from_env()?;
+    let sdk = sdk_config().await;
+    let db = DataApi::from_env(&config.database).await;
+    let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
+    let settings = Settings::new(db.clone(), Arc::new(keys));
+    let models = StudioModels {
+        db: db.clone(),
+        settings,
+    };
+    let ledger = UsageLedger { db: db.clone() };
+    let embedder = shared::embed::from_env().await?;
+    let tools = Tools::from_env()?;
+    let mailer = mailer_from_env(&sdk)?;
+    let executor = Executor {
+        db: &db,
+        models: &models,
+        ledger: &ledger,
+        embedder: embedder.as_ref(),
+        tools: &tools,
+        mailer: mailer.as_deref(),
+    };
+    let executor = &executor;
+    run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let request_id = event.context.request_id.clone();
+        scheduled_executor::handler::handle(event.payload, executor, &request_id)
+            .await
+            .map_err(lambda_runtime::Diagnostic::from)
+    }))
+    .await
+}
