@@ -1,6 +1,7 @@
 //! End-to-end tests against the local stack's PostgreSQL through the local Data API server.
 
 mod api;
+mod assistant_runs;
 mod assistants;
 mod bedrock_chat;
 mod bedrock_embeddings;
