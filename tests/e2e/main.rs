@@ -15,6 +15,7 @@ mod every_format;
 mod executor;
 mod fetch;
 mod file_processor;
+mod function_fixtures;
 mod hostile;
 mod ingest;
 mod knowledge;
