@@ -241,6 +241,86 @@ pub async fn search(api: &Api, repository: &str, query: &str) -> anyhow::Result<
     Ok(())
 }
 
+/// Asks `question` on `/chat` and prints the answer as it streams, then its sources.
+#[allow(clippy::print_stdout)]
+pub async fn chat(
+    api: &Api,
+    question: &str,
+    repository: Option<&str>,
+    model: &str,
+) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut body = json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "messages": [{"id": uuid::Uuid::new_v4().to_string(), "role": "user",
+                      "parts": [{"type": "text", "text": question}]}],
+        "modelId": model,
+    });
+    if let Some(name) = repository {
+        body["repositoryIds"] = json!([api.repository(name, false).await?]);
+    }
+    let mut response = api
+        .http
+        .post(format!("{}/chat", api.base))
+        .bearer_auth(&api.token)
+        .json(&body)
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        let reply: Value = response.json().await.unwrap_or(Value::Null);
+        anyhow::bail!(
+            "{}",
+            reply["error"]["message"]
+                .as_str()
+                .unwrap_or("the chat request failed")
+        );
+    }
+    let mut pending = String::new();
+    let mut sources = Vec::new();
+    let mut stdout = std::io::stdout();
+    while let Some(bytes) = response.chunk().await? {
+        pending.push_str(&String::from_utf8_lossy(&bytes));
+        while let Some(end) = pending.find("\n\n") {
+            let frame: String = pending.drain(..end + 2).collect();
+            let Some(data) = frame.trim().strip_prefix("data: ") else {
+                continue;
+            };
+            let Ok(chunk) = serde_json::from_str::<Value>(data) else {
+                continue;
+            };
+            match chunk["type"].as_str() {
+                Some("text-delta") => {
+                    print!("{}", chunk["delta"].as_str().unwrap_or_default());
+                    stdout.flush()?;
+                }
+                Some("source-document") => sources.push(chunk),
+                Some("error") => println!(
+                    "\n[error] {}",
+                    chunk["errorText"].as_str().unwrap_or_default()
+                ),
+                _ => {}
+            }
+        }
+    }
+    println!();
+    if !sources.is_empty() {
+        println!("\nSources:");
+        for source in &sources {
+            let studio = &source["providerMetadata"]["studio"];
+            let page = studio["page"]
+                .as_i64()
+                .map(|p| format!(", page {p}"))
+                .unwrap_or_default();
+            println!(
+                "  [{}] {}{page}",
+                studio["number"],
+                source["title"].as_str().unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Lists a repository's items.
 pub async fn items(api: &Api, repository: &str) -> anyhow::Result<()> {
     let repository = api.repository(repository, false).await?;

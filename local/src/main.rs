@@ -12,6 +12,7 @@ const USAGE: &str = "usage:
   studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
   studio search <query> [--repo NAME] [--as EMAIL]
   studio items [--repo NAME] [--as EMAIL]
+  studio chat <question> [--repo NAME] [--model ID] [--as EMAIL]   streams the answer with numbered citations
   studio mock-providers [--port N]          mock OpenAI / Azure / Gemini servers (tests, benchmarks)
   studio mailbox [--state-dir DIR] [--show N]  the e-mails the stack's functions sent";
 
@@ -30,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
         Some("token") => token(args.collect()),
         Some("mock-providers") => mock_providers(args.collect()).await,
         Some("mailbox") => mailbox(args.collect()),
-        Some(verb @ ("ingest" | "search" | "items")) => people(verb, args.collect()).await,
+        Some(verb @ ("ingest" | "search" | "items" | "chat")) => people(verb, args.collect()).await,
         _ => anyhow::bail!("{USAGE}"),
     }
 }
@@ -90,15 +91,21 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
 /// `ingest`, `search` and `items`, as the seeded user `--as` (staff by default).
 async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
     let options = Options::for_checkout(&checkout_root()?);
-    let (mut repository, mut email, mut rest) = (
+    let (mut repository, mut email, mut rest, mut model) = (
         "Inbox".to_owned(),
         "staff@example.com".to_owned(),
         Vec::new(),
+        "offline-answerer".to_owned(),
     );
+    let mut chat_repository = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--repo" => repository = args.next().context("--repo needs a name")?,
+            "--repo" => {
+                repository = args.next().context("--repo needs a name")?;
+                chat_repository = Some(repository.clone());
+            }
+            "--model" => model = args.next().context("--model needs a model id")?,
             "--as" => email = args.next().context("--as needs an e-mail")?,
             _ => rest.push(arg),
         }
@@ -116,6 +123,10 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
             Ok(())
         }
         "search" => studio_local::cli::search(&api, &repository, &rest.join(" ")).await,
+        "chat" => {
+            anyhow::ensure!(!rest.is_empty(), "{USAGE}");
+            studio_local::cli::chat(&api, &rest.join(" "), chat_repository.as_deref(), &model).await
+        }
         _ => studio_local::cli::items(&api, &repository).await,
     }
 }

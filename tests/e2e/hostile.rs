@@ -82,7 +82,7 @@ async fn hostile_files_fail_with_a_reason_and_the_file_processor_survives_them()
         ),
         ("empty.txt", Vec::new(), "empty"),
         ("invoice.pdf", random_bytes(100_000), "not a PDF"),
-        ("blank.pdf", build::pdf(&[""; 2000]), "text"),
+        ("blank.pdf", build::pdf(&[""; 2000]), "without a text layer"),
         ("deep.html", deep_html(), "deep"),
         (
             "one-line.txt",

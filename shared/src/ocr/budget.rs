@@ -18,16 +18,34 @@ pub fn monthly_limit_from_env() -> i32 {
 }
 
 /// The budget refused a reservation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "The monthly OCR budget of {limit} pages is used up ({used} used, this document needs {needed}); \
-     it renews on the first day of next month (UTC), or an administrator can raise it"
-)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exhausted {
     pub limit: i32,
     pub used: i32,
     pub needed: i32,
 }
+
+impl std::fmt::Display for Exhausted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.needed > self.limit {
+            write!(
+                f,
+                "This document has {} pages without a text layer, more than the whole monthly OCR \
+                 budget of {} pages; split it, or an administrator can raise the budget",
+                self.needed, self.limit
+            )
+        } else {
+            write!(
+                f,
+                "The monthly OCR budget of {} pages is used up ({} used, this document needs {}); \
+                 it renews on the first day of next month (UTC), or an administrator can raise it",
+                self.limit, self.used, self.needed
+            )
+        }
+    }
+}
+
+impl std::error::Error for Exhausted {}
 
 #[derive(Deserialize)]
 struct Usage {

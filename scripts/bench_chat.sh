@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): time to first byte and per-chunk overhead that chat-stream adds
+# over the (mock) provider, p50 / p99, at concurrency 1 and 50, persistence and RAG on and
+# off, on a local stack built in release with 50 warm chat-stream instances
+# (tests/bench/chat.rs). Leaves bench-results/chat.{json,md}.
+# Ports: BENCH_PG_PORT, BENCH_DATA_API_PORT, BENCH_MOTO_PORT, BENCH_FRONT_DOOR_PORT, BENCH_BEDROCK_PORT.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+target=${CARGO_TARGET_DIR:-target}
+
+cargo build --release --locked --workspace --bins
+work=$(mktemp -d /tmp/chat-bench.XXXXXX)
+chmod 755 "$work"
+STUDIO_CHAT_STREAM_INSTANCES=50 STUDIO_FUNCTION_LOG=warn "$target/release/studio" up --state-dir "$work/state" \
+  --pg-port "${BENCH_PG_PORT:-55497}" --data-api-port "${BENCH_DATA_API_PORT:-4596}" \
+  --moto-port "${BENCH_MOTO_PORT:-4595}" --front-door-port "${BENCH_FRONT_DOOR_PORT:-3096}" \
+  --bedrock-port "${BENCH_BEDROCK_PORT:-4594}" --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
+stack=$!
+trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 1 1500); do
+  [ -f "$work/ready" ] && break
+  kill -0 $stack 2>/dev/null || { cat "$work/stack.log"; exit 1; }
+  sleep 0.2
+done
+[ -f "$work/ready" ] || { echo "the stack did not start" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+. "$work/state/stack.env"
+set +a
+"$target/release/bench-chat"

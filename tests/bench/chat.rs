@@ -1,0 +1,222 @@
+//! Benchmark (not a test): what chat-stream adds over the provider it streams from. The
+//! same scripted answer is read straight from the mock OpenAI server and through the
+//! stack's `/chat` (front door -> chat-stream binary -> mock), at concurrency 1 and 50,
+//! with persistence and RAG on and off. Time to first byte (first text delta) and the
+//! whole answer are measured; overhead = studio - direct. Writes
+//! bench-results/chat.{json,md}. Run by scripts/bench_chat.sh.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use studio_local::mock_providers::{MockProviders, MockUsage, Script};
+use studio_tests::http::{ApiClient, env};
+
+const DELTAS: usize = 40;
+const DELTA_DELAY_MS: u64 = 5;
+const SAMPLES: usize = 200;
+
+struct Timing {
+    first: Duration,
+    total: Duration,
+}
+
+/// Reads an SSE response until its end; the first frame carrying text marks the first byte.
+async fn read(mut response: reqwest::Response, started: Instant, text_marker: &str) -> Timing {
+    let mut first = None;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        if first.is_none() && String::from_utf8_lossy(&chunk).contains(text_marker) {
+            first = Some(started.elapsed());
+        }
+    }
+    Timing {
+        first: first.unwrap_or_else(|| started.elapsed()),
+        total: started.elapsed(),
+    }
+}
+
+async fn direct(http: &reqwest::Client, mock: &MockProviders) -> Timing {
+    let started = Instant::now();
+    let response = http
+        .post(format!("{}/chat/completions", mock.openai_base_url()))
+        .json(
+            &json!({"model": "bench", "stream": true, "stream_options": {"include_usage": true},
+                      "messages": [{"role": "user", "content": "How did the pilot go?"}]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    read(response, started, "\"content\"").await
+}
+
+async fn studio(
+    http: &reqwest::Client,
+    token: &str,
+    model: &str,
+    persist: bool,
+    repository: Option<&str>,
+) -> Timing {
+    let started = Instant::now();
+    let mut body = json!({
+        "id": uuid::Uuid::new_v4().to_string(),
+        "messages": [{"id": uuid::Uuid::new_v4().to_string(), "role": "user",
+                      "parts": [{"type": "text", "text": "How did the pilot go?"}]}],
+        "modelId": model, "temporary": !persist,
+    });
+    if let Some(repository) = repository {
+        body["repositoryIds"] = json!([repository]);
+    }
+    let response = http
+        .post(format!("{}/chat", env("STUDIO_API_URL")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    read(response, started, "\"text-delta\"").await
+}
+
+fn percentile(values: &mut [f64], p: f64) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let index = ((values.len() as f64 - 1.0) * p).round() as usize;
+    values[index]
+}
+
+async fn run_many<F, Fut>(concurrency: usize, samples: usize, one: F) -> Vec<Timing>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Timing>,
+{
+    futures_util::stream::iter(0..samples)
+        .map(|_| one())
+        .buffer_unordered(concurrency)
+        .collect()
+        .await
+}
+
+#[tokio::main]
+async fn main() {
+    let mock = MockProviders::start().await.unwrap();
+    let reply: Vec<String> = (0..DELTAS).map(|i| format!("w{i}")).collect();
+    mock.mock.set_script(Script {
+        reply: Some(reply.join(" ")),
+        usage: MockUsage {
+            input: 100,
+            output: DELTAS as u64,
+            cached: 0,
+            reasoning: 0,
+        },
+        delta_delay_ms: DELTA_DELAY_MS,
+        ..Script::default()
+    });
+    let admin = ApiClient::for_user("local-admin", "admin@example.com");
+    let model_id = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
+    let (status, created) = admin
+        .post("/models", json!({"provider": "openai_compatible", "modelId": model_id, "name": model_id,
+                                "capabilities": ["chat"], "config": {"base_url": mock.openai_base_url()}}))
+        .await;
+    assert_eq!(status, 200, "{created}");
+    // No hourly limit in the way of the benchmark's thousands of prompts.
+    let (status, set) = admin
+        .call(
+            reqwest::Method::PUT,
+            "/settings/chat.prompts_per_hour",
+            Some(json!({"value": "1000000"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{set}");
+    let staff = ApiClient::for_user("local-staff", "staff@example.com");
+    let repository = staff.repository(&format!("bench-{model_id}")).await;
+    let (_, item) = staff
+        .post(&format!("/repositories/{repository}/items"),
+              json!({"type": "text", "name": "pilot.md", "text": "# Pilot\n\nThe pilot went well: 14 schools joined and usage doubled.\n"}))
+        .await;
+    staff
+        .settle(item["data"]["item"]["id"].as_str().unwrap())
+        .await;
+    let token =
+        studio_local::front_door::DevKey::load_or_create(env("STUDIO_DEV_KEY_FILE").as_ref())
+            .unwrap()
+            .mint("local-staff", "staff@example.com", None, 2)
+            .unwrap();
+    let http = reqwest::Client::new();
+    // Warm every instance and connection.
+    run_many(8, 32, || studio(&http, &token, &model_id, false, None)).await;
+    run_many(8, 32, || direct(&http, &mock)).await;
+
+    let mut rows = Vec::new();
+    for concurrency in [1usize, 50] {
+        let samples = if concurrency == 1 {
+            SAMPLES / 2
+        } else {
+            SAMPLES
+        };
+        let base = run_many(concurrency, samples, || direct(&http, &mock)).await;
+        let mut base_first: Vec<f64> = base.iter().map(|t| t.first.as_secs_f64() * 1e3).collect();
+        let mut base_total: Vec<f64> = base.iter().map(|t| t.total.as_secs_f64() * 1e3).collect();
+        for (persist, rag) in [(false, false), (true, false), (true, true)] {
+            let repo = rag.then_some(repository.as_str());
+            let timings = run_many(concurrency, samples, || {
+                studio(&http, &token, &model_id, persist, repo)
+            })
+            .await;
+            let mut first: Vec<f64> = timings
+                .iter()
+                .map(|t| t.first.as_secs_f64() * 1e3)
+                .collect();
+            let mut total: Vec<f64> = timings
+                .iter()
+                .map(|t| t.total.as_secs_f64() * 1e3)
+                .collect();
+            let row = json!({
+                "concurrency": concurrency, "persistence": persist, "rag": rag, "samples": samples,
+                "ttfbMs": {"p50": percentile(&mut first, 0.5), "p99": percentile(&mut first, 0.99)},
+                "directTtfbMs": {"p50": percentile(&mut base_first, 0.5), "p99": percentile(&mut base_first, 0.99)},
+                "ttfbOverheadMs": {
+                    "p50": percentile(&mut first, 0.5) - percentile(&mut base_first, 0.5),
+                    "p99": percentile(&mut first, 0.99) - percentile(&mut base_first, 0.99)},
+                "perChunkOverheadMs": {
+                    "p50": ((percentile(&mut total, 0.5) - percentile(&mut first, 0.5))
+                        - (percentile(&mut base_total, 0.5) - percentile(&mut base_first, 0.5))) / (DELTAS as f64 - 1.0),
+                    "p99": ((percentile(&mut total, 0.99) - percentile(&mut first, 0.99))
+                        - (percentile(&mut base_total, 0.99) - percentile(&mut base_first, 0.99))) / (DELTAS as f64 - 1.0)},
+            });
+            println!("{row}");
+            rows.push(row);
+        }
+    }
+    let results = json!({"deltas": DELTAS, "deltaDelayMs": DELTA_DELAY_MS, "rows": rows});
+    std::fs::create_dir_all("bench-results").unwrap();
+    std::fs::write(
+        "bench-results/chat.json",
+        serde_json::to_string_pretty(&results).unwrap(),
+    )
+    .unwrap();
+    let mut md = String::from(
+        "| concurrency | persistence | RAG | TTFB p50 / p99 (ms) | TTFB overhead p50 / p99 (ms) | per-chunk overhead p50 / p99 (ms) |\n|---|---|---|---|---|---|\n",
+    );
+    for row in &rows {
+        let f = |v: &Value| format!("{:.2}", v.as_f64().unwrap());
+        md.push_str(&format!(
+            "| {} | {} | {} | {} / {} | {} / {} | {} / {} |\n",
+            row["concurrency"],
+            if row["persistence"] == true {
+                "on"
+            } else {
+                "off"
+            },
+            if row["rag"] == true { "on" } else { "off" },
+            f(&row["ttfbMs"]["p50"]),
+            f(&row["ttfbMs"]["p99"]),
+            f(&row["ttfbOverheadMs"]["p50"]),
+            f(&row["ttfbOverheadMs"]["p99"]),
+            f(&row["perChunkOverheadMs"]["p50"]),
+            f(&row["perChunkOverheadMs"]["p99"]),
+        ));
+    }
+    std::fs::write("bench-results/chat.md", &md).unwrap();
+    println!("{md}");
+}
