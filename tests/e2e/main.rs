@@ -5,6 +5,7 @@ mod assistant_runs;
 mod assistants;
 mod bedrock_chat;
 mod bedrock_embeddings;
+mod chat_access;
 mod chat_providers;
 mod data_api_faults;
 mod data_api_types;

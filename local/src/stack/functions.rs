@@ -55,7 +55,11 @@ pub async fn start_binaries(
 ) -> anyhow::Result<Functions> {
     let mut function_env = env.to_vec();
     // The embedding model follows the caller's environment, like the provider.
-    for name in ["EMBEDDING_MODEL_ID", "EMBEDDING_DIMENSIONS"] {
+    for name in [
+        "EMBEDDING_MODEL_ID",
+        "EMBEDDING_DIMENSIONS",
+        "SETTINGS_CACHE_SECS",
+    ] {
         if let Ok(value) = std::env::var(name) {
             function_env.push((name.to_owned(), value));
         }

@@ -27,7 +27,7 @@ pub struct Exhausted {
 
 impl std::fmt::Display for Exhausted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.needed > self.limit {
+        if self.limit > 0 && self.needed > self.limit {
             write!(
                 f,
                 "This document has {} pages without a text layer, more than the whole monthly OCR \

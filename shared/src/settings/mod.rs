@@ -79,14 +79,18 @@ impl std::fmt::Debug for Settings {
 
 impl Settings {
     /// A store over `db` with keys from `keys`, the process environment as fallback and a
-    /// 5-minute cache.
+    /// 5-minute cache (`SETTINGS_CACHE_SECS` overrides it: the test stack uses 1 s).
     pub fn new(db: DataApi, keys: Arc<dyn DataKeys>) -> Self {
+        let ttl = std::env::var("SETTINGS_CACHE_SECS")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .map_or(DEFAULT_TTL, Duration::from_secs);
         Self::with_options(
             db,
             keys,
             Box::new(|name| std::env::var(name).ok()),
             Box::new(Instant::now),
-            DEFAULT_TTL,
+            ttl,
         )
     }
 
