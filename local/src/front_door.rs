@@ -53,12 +53,19 @@ impl Routes {
         }
     }
 
+    /// The function for `path`: the first route whose segments begin it (`*` matches any
+    /// one segment, so `/executions/*/events` is a route).
     fn for_path(&self, path: &str) -> &Arc<dyn Invoke> {
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         self.prefixes
             .iter()
-            .find(|(prefix, _)| {
-                path.strip_prefix(prefix)
-                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+            .find(|(route, _)| {
+                let route: Vec<&str> = route.split('/').filter(|s| !s.is_empty()).collect();
+                route.len() <= segments.len()
+                    && route
+                        .iter()
+                        .zip(&segments)
+                        .all(|(want, got)| *want == "*" || want == got)
             })
             .map_or(&self.default, |(_, function)| function)
     }
@@ -358,6 +365,44 @@ async fn streamed_response(mut stream: ByteStream) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Named;
+
+    #[async_trait]
+    impl Invoke for Named {
+        async fn invoke(&self, _: &Value) -> Result<Reply, String> {
+            Ok(Reply::Json(json!("named")))
+        }
+    }
+
+    struct Default;
+
+    #[async_trait]
+    impl Invoke for Default {
+        async fn invoke(&self, _: &Value) -> Result<Reply, String> {
+            Ok(Reply::Json(json!("default")))
+        }
+    }
+
+    #[tokio::test]
+    async fn routes_match_whole_segments_and_wildcards() {
+        let routes = Routes {
+            default: Arc::new(Default),
+            prefixes: vec![
+                ("/chat", Arc::new(Named)),
+                ("/executions/*/events", Arc::new(Named)),
+            ],
+        };
+        let target = async |path: &str| match routes.for_path(path).invoke(&Value::Null).await {
+            Ok(Reply::Json(v)) => v,
+            _ => Value::Null,
+        };
+        assert_eq!(target("/chat").await, "named");
+        assert_eq!(target("/chatter").await, "default");
+        assert_eq!(target("/executions/abc/events").await, "named");
+        assert_eq!(target("/executions/abc").await, "default");
+        assert_eq!(target("/repositories").await, "default");
+    }
 
     #[test]
     fn tokens_verify_only_with_their_key_and_issuer() {

@@ -169,6 +169,38 @@ async fn a_chain_with_a_parallel_pair_knowledge_and_web_search_runs_and_a_failin
             < at("prompt-complete:1").min(at("prompt-complete:2"))
     );
 
+    // The same events as a server-sent event stream, ending once the run has finished.
+    let execution = run["execution"]["id"].as_str().unwrap();
+    let sse = reqwest::Client::new()
+        .get(format!(
+            "{}/executions/{execution}/events",
+            env("STUDIO_API_URL")
+        ))
+        .bearer_auth(user.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), 200);
+    assert_eq!(sse.headers()["content-type"], "text/event-stream");
+    let text = sse.text().await.unwrap();
+    let streamed: Vec<&str> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("event: "))
+        .collect();
+    assert_eq!(streamed.first(), Some(&"execution-start"), "{text}");
+    assert_eq!(
+        streamed.iter().rev().nth(1),
+        Some(&"execution-complete"),
+        "{text}"
+    );
+    assert_eq!(streamed.last(), Some(&"end"), "{text}");
+    let outsider = ApiClient::for_user(
+        &format!("outsider-{execution}"),
+        &format!("outsider-{execution}@elsewhere.example"),
+    );
+    let (status, _) = outsider.get(&format!("/executions/{execution}")).await;
+    assert_eq!(status, 404, "another user cannot read the run");
+
     // A failing middle prompt: its provider keeps answering 500.
     let broken_id = unique("broken-model");
     let broken = mock_model(&mock, &broken_id).await;

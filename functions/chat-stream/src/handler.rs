@@ -18,6 +18,52 @@ use tokio::sync::mpsc;
 
 use crate::sse;
 
+/// Sends an execution's events as SSE frames (`event: <type>`, `data: <json>`) as they are
+/// stored, until the execution has finished and every event was sent.
+async fn follow(db: &DataApi, execution: uuid::Uuid, out: mpsc::Sender<String>) {
+    let mut after = 0;
+    loop {
+        let finished = matches!(
+            db.query_opt::<Status>(
+                "SELECT status FROM assistant_executions WHERE id = :id",
+                shared::data_api::Params::new().bind("id", execution),
+            )
+            .await,
+            Ok(Some(Status { ref status })) if status == "completed" || status == "failed" || status == "cancelled"
+        );
+        match shared::chain::store::events(db, execution, after).await {
+            Ok(events) => {
+                let fresh = !events.is_empty();
+                for event in events {
+                    after = event.seq;
+                    let frame = format!(
+                        "id: {}\nevent: {}\ndata: {}\n\n",
+                        event.seq,
+                        event.event_type,
+                        serde_json::json!({"seq": event.seq, "type": event.event_type, "data": event.data, "at": event.created_at})
+                    );
+                    if out.send(frame).await.is_err() {
+                        return;
+                    }
+                }
+                if finished && !fresh {
+                    return;
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "Could not read execution events");
+                return;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Status {
+    status: String,
+}
+
 /// A streamed body that is one buffer.
 fn whole(bytes: Vec<u8>) -> Body {
     let (mut sender, body) = lambda_runtime::streaming::channel();
@@ -161,6 +207,20 @@ async fn route(
                 let completion = openai_compat::collect(&model, chunks).await?;
                 json_response(200, &completion, request_id)
             }
+        }
+        ("GET", path) if path.starts_with("/executions/") && path.ends_with("/events") => {
+            let id = path
+                .trim_start_matches("/executions/")
+                .trim_end_matches("/events");
+            let id = uuid::Uuid::parse_str(id)
+                .map_err(|_| AppError::validation(format!("{id:?} is not an id")))?;
+            let execution = shared::chain::store::get(&deps.db, &caller, id).await?;
+            let (out, events) = mpsc::channel(64);
+            let db = deps.db.clone();
+            tokio::spawn(async move { follow(&db, execution.id, out).await });
+            let headers = [("x-request-id", request_id.to_owned())];
+            sse::response(&headers, events, Box::new(Some), "event: end\ndata: {}\n\n")
+                .map_err(|e| AppError::internal(e.to_string()))
         }
         (method, path) => Err(AppError::not_found(format!("No route for {method} {path}"))),
     }

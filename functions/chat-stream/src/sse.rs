@@ -11,15 +11,15 @@ use tokio::sync::mpsc;
 /// A quiet stream gets a comment this often, so proxies keep the connection open.
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(10);
 
-/// How one chunk is written on the wire (UI message stream or OpenAI chunks).
-pub type Encode = Box<dyn FnMut(UiChunk) -> Option<String> + Send>;
+/// How one item is written on the wire (UI message stream, OpenAI chunks, events).
+pub type Encode<T = UiChunk> = Box<dyn FnMut(T) -> Option<String> + Send>;
 
 /// The streamed response: `headers` (besides the SSE ones), then every chunk `chunks`
 /// yields, encoded by `encode`, then `done`.
-pub fn response(
+pub fn response<T: Send + 'static>(
     headers: &[(&str, String)],
-    mut chunks: mpsc::Receiver<UiChunk>,
-    mut encode: Encode,
+    mut chunks: mpsc::Receiver<T>,
+    mut encode: Encode<T>,
     done: &'static str,
 ) -> Result<Response<Body>, lambda_http::Error> {
     let (mut sender, body) = channel();

@@ -154,6 +154,7 @@ pub async fn start_binaries(
                 ("/chat", Arc::clone(&chat)),
                 ("/compare", Arc::clone(&chat)),
                 ("/v1", Arc::clone(&chat)),
+                ("/executions/*/events", Arc::clone(&chat)),
             ],
         },
     )
