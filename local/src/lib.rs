@@ -4,6 +4,7 @@
 
 pub mod bedrock;
 pub mod cli;
+pub mod cli_assistants;
 pub mod data_api;
 pub mod front_door;
 pub mod mailbox;

@@ -13,6 +13,11 @@ const USAGE: &str = "usage:
   studio search <query> [--repo NAME] [--as EMAIL]
   studio items [--repo NAME] [--as EMAIL]
   studio chat <question> [--repo NAME] [--model ID] [--as EMAIL]   streams the answer with numbered citations
+  studio assistants [--as EMAIL]             the assistants you see, with their status
+  studio run <assistant> [--input key=value]... [--as EMAIL]      runs it, showing each prompt as it finishes
+  studio schedules [--as EMAIL]
+  studio schedule create <assistant> [--name N] (--daily HH:MM | --weekly MON,WED@HH:MM | --monthly 31@HH:MM
+                         | --cron EXPR) [--tz ZONE] [--input key=value]...
   studio mock-providers [--port N]          mock OpenAI / Azure / Gemini servers (tests, benchmarks)
   studio mailbox [--state-dir DIR] [--show N]  the e-mails the stack's functions sent";
 
@@ -98,6 +103,7 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
         "offline-answerer".to_owned(),
     );
     let mut chat_repository = None;
+    let mut inputs = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -106,6 +112,9 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
                 chat_repository = Some(repository.clone());
             }
             "--model" => model = args.next().context("--model needs a model id")?,
+            "--input" if verb == "run" => {
+                inputs.push(args.next().context("--input takes key=value")?)
+            }
             "--as" => email = args.next().context("--as needs an e-mail")?,
             _ => rest.push(arg),
         }
@@ -123,6 +132,18 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
             Ok(())
         }
         "search" => studio_local::cli::search(&api, &repository, &rest.join(" ")).await,
+        "assistants" => studio_local::cli_assistants::assistants(&api).await,
+        "run" => {
+            anyhow::ensure!(!rest.is_empty(), "{USAGE}");
+            studio_local::cli_assistants::run(&api, &rest.join(" "), &inputs).await
+        }
+        "schedules" => studio_local::cli_assistants::schedules(&api).await,
+        "schedule" => match rest.split_first() {
+            Some((create, args)) if create == "create" => {
+                studio_local::cli_assistants::create_schedule(&api, args).await
+            }
+            _ => anyhow::bail!("{USAGE}"),
+        },
         "chat" => {
             anyhow::ensure!(!rest.is_empty(), "{USAGE}");
             studio_local::cli::chat(&api, &rest.join(" "), chat_repository.as_deref(), &model).await
