@@ -9,10 +9,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-target}
 
-cargo build --release --locked --workspace --bins
+# BENCH_PROFILE=debug measures the debug build (an upper bound, much faster to build).
+profile=${BENCH_PROFILE:-release}
+if [ "$profile" = release ]; then
+  cargo build --release --locked --workspace --bins
+else
+  cargo build --locked --workspace --bins
+fi
 work=$(mktemp -d /tmp/chat-bench.XXXXXX)
 chmod 755 "$work"
-STUDIO_CHAT_STREAM_INSTANCES=50 STUDIO_FUNCTION_LOG=warn "$target/release/studio" up --state-dir "$work/state" \
+STUDIO_CHAT_STREAM_INSTANCES=50 STUDIO_FUNCTION_LOG=warn "$target/$profile/studio" up --state-dir "$work/state" \
   --pg-port "${BENCH_PG_PORT:-55497}" --data-api-port "${BENCH_DATA_API_PORT:-4596}" \
   --moto-port "${BENCH_MOTO_PORT:-4595}" --front-door-port "${BENCH_FRONT_DOOR_PORT:-3096}" \
   --bedrock-port "${BENCH_BEDROCK_PORT:-4594}" --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
@@ -28,4 +34,4 @@ set -a
 # shellcheck disable=SC1091
 . "$work/state/stack.env"
 set +a
-"$target/release/bench-chat"
+"$target/$profile/bench-chat"
