@@ -286,6 +286,10 @@ async fn main() {
         // Completed: every chunk has its vector.
         let (mut last, mut searchable) = (String::from("pending"), None);
         while last != "completed" || searchable.is_none() {
+            assert!(
+                t0.elapsed() < Duration::from_secs(300),
+                "the 1 MB text is not found first: {stages:?}"
+            );
             let row = pg
                 .query_one("SELECT status FROM repository_items WHERE id = $1", &[&id])
                 .await
