@@ -5,7 +5,8 @@
 # the Python reference path on the same PDFs and texts (shared's extract_chunk bench), then
 # uploads the whole corpus through the API of functions of the bench's own
 # (tests/bench/ingest.rs) and leaves bench-results/ingest.{json,md}.
-# Ports: BENCH_PG_PORT, BENCH_DATA_API_PORT, BENCH_MOTO_PORT, BENCH_FRONT_DOOR_PORT.
+# Ports: BENCH_PG_PORT, BENCH_DATA_API_PORT, BENCH_MOTO_PORT, BENCH_FRONT_DOOR_PORT,
+# BENCH_BEDROCK_PORT.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -16,7 +17,7 @@ work=$(mktemp -d /tmp/ingest-bench.XXXXXX)
 chmod 755 "$work"
 "$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55498}" \
   --data-api-port "${BENCH_DATA_API_PORT:-4598}" --moto-port "${BENCH_MOTO_PORT:-4597}" \
-  --front-door-port "${BENCH_FRONT_DOOR_PORT:-3097}" --no-seed \
+  --front-door-port "${BENCH_FRONT_DOOR_PORT:-3097}" --bedrock-port "${BENCH_BEDROCK_PORT:-4596}" --no-seed \
   --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
 stack=$!
 trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT

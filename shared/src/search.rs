@@ -1,5 +1,8 @@
 //! Hybrid search over the caller's repositories: pgvector cosine distance (HNSW) and
 //! PostgreSQL full text (`ts_rank_cd`), fused by reciprocal rank fusion, in one statement.
+//! Equal fused scores (the first of one list and the first of the other both score
+//! 1/(k+1)) are settled by evidence, not by id: a hit found by both lists first, then one
+//! that matches the query's words (higher `ts_rank_cd`), then the nearer vector.
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -47,27 +50,31 @@ macro_rules! hybrid_sql {
     ($dims:literal) => {
         concat!(
             "WITH vector_hits AS (
-                SELECT c.id, row_number() OVER (ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")) AS rank
+                SELECT c.id, row_number() OVER (ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")) AS rank,
+                       (e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, "))::float8 AS distance
                 FROM embeddings e JOIN chunks c ON c.id = e.chunk_id
                 WHERE :use_vector AND e.model = :model AND e.dimensions = ", $dims, "
                   AND c.repository_id = ANY(:repositories::uuid[])
                 ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")
                 LIMIT :candidates
             ), keyword_hits AS (
-                SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id) AS rank
+                SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id) AS rank,
+                       ts_rank_cd(c.tsv, q)::float8 AS relevance
                 FROM chunks c, websearch_to_tsquery('english', :query_text) AS q
                 WHERE :use_keyword AND c.tsv @@ q AND c.repository_id = ANY(:repositories::uuid[])
                 ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id
                 LIMIT :candidates
             ), fused AS (
-                SELECT id, sum(1.0 / (:rrf_k + rank))::float8 AS score
-                FROM (SELECT id, rank FROM vector_hits UNION ALL SELECT id, rank FROM keyword_hits) AS hits
+                SELECT id, sum(1.0 / (:rrf_k + rank))::float8 AS score, count(*) AS lists,
+                       max(relevance) AS relevance, min(distance) AS distance
+                FROM (SELECT id, rank, NULL::float8 AS relevance, distance FROM vector_hits
+                      UNION ALL SELECT id, rank, relevance, NULL::float8 FROM keyword_hits) AS hits
                 GROUP BY id
             )
             SELECT c.id AS chunk_id, c.item_id, i.name AS item_name, c.repository_id, c.page_start, c.page_end,
                    c.heading_path, left(c.content, 400) AS excerpt, f.score, c.content
             FROM fused f JOIN chunks c ON c.id = f.id JOIN repository_items i ON i.id = c.item_id
-            ORDER BY f.score DESC, c.id
+            ORDER BY f.score DESC, f.lists DESC, f.relevance DESC NULLS LAST, f.distance NULLS LAST, c.id
             LIMIT :limit"
         )
     };

@@ -65,6 +65,8 @@ struct AppState {
     requests: AtomicU64,
     /// Calls failed on purpose by the fault switch.
     faults: AtomicU64,
+    /// Calls per operation and statement shape, for benchmarks that show where calls go.
+    tally: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// A running server; it stops when this is dropped.
@@ -86,6 +88,7 @@ impl DataApiServer {
             fault_rate: AtomicU64::new(config.fault_rate.to_bits()),
             requests: AtomicU64::new(0),
             faults: AtomicU64::new(0),
+            tally: std::sync::Mutex::default(),
             transactions: Arc::clone(&transactions),
             config,
         });
@@ -113,6 +116,19 @@ impl DataApiServer {
     /// How many operation calls (Execute, BatchExecute, Begin/Commit/Rollback) arrived.
     pub fn requests(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Calls so far by operation and statement shape (`Execute UPDATE repository_items`),
+    /// most frequent first.
+    pub fn requests_by_statement(&self) -> Vec<(String, u64)> {
+        let mut tally: Vec<(String, u64)> = self
+            .state
+            .tally
+            .lock()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        tally.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        tally
     }
 
     /// How many calls the fault switch has failed.
@@ -166,6 +182,38 @@ fn parse<T: DeserializeOwned>(state: &AppState, body: &Bytes) -> Result<T, ApiEr
         .map_err(|e| ApiError::bad_request(format!("Malformed request body: {e}")))
 }
 
+/// Adds a call to the tally under `operation` and the statement's shape.
+fn tally(state: &AppState, operation: &str, sql: Option<&str>) {
+    let key = match sql {
+        Some(sql) => format!("{operation} {}", statement_shape(sql)),
+        None => operation.to_owned(),
+    };
+    if let Ok(mut tally) = state.tally.lock() {
+        *tally.entry(key).or_default() += 1;
+    }
+}
+
+/// The leading keyword and the first table a statement names (`UPDATE repository_items`).
+fn statement_shape(sql: &str) -> String {
+    let keyword = shared::sql::leading_keyword(sql);
+    let words: Vec<&str> = sql
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let table = words
+        .windows(2)
+        .find(|w| {
+            ["FROM", "INTO", "UPDATE", "JOIN"]
+                .iter()
+                .any(|k| w[0].eq_ignore_ascii_case(k))
+                && w[1]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        })
+        .map_or("", |w| w[1]);
+    format!("{keyword} {table}").trim_end().to_owned()
+}
+
 fn required<'a>(value: &'a Option<String>, name: &str) -> Result<&'a str, ApiError> {
     match value.as_deref() {
         Some(v) if !v.trim().is_empty() => Ok(v),
@@ -214,6 +262,7 @@ async fn execute(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
 
 async fn run_execute(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
     let request: ExecuteRequest = parse(state, body)?;
+    tally(state, "Execute", request.sql.as_deref());
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     let sql = required(&request.sql, "sql")?;
@@ -266,6 +315,7 @@ async fn batch_execute(State(state): State<Arc<AppState>>, body: Bytes) -> Respo
 
 async fn run_batch(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
     let request: BatchExecuteRequest = parse(state, body)?;
+    tally(state, "BatchExecute", request.sql.as_deref());
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     let sql = required(&request.sql, "sql")?;
@@ -325,6 +375,7 @@ async fn begin_transaction(State(state): State<Arc<AppState>>, body: Bytes) -> R
 
 async fn run_begin(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
     let request: BeginRequest = parse(state, body)?;
+    tally(state, "BeginTransaction", None);
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     state.maybe_fault()?;
@@ -349,6 +400,15 @@ async fn rollback_transaction(State(state): State<Arc<AppState>>, body: Bytes) -
 
 async fn run_end(state: &AppState, body: &Bytes, commit: bool) -> Result<Value, ApiError> {
     let request: EndRequest = parse(state, body)?;
+    tally(
+        state,
+        if commit {
+            "CommitTransaction"
+        } else {
+            "RollbackTransaction"
+        },
+        None,
+    );
     required(&request.resource_arn, "resourceArn")?;
     required(&request.secret_arn, "secretArn")?;
     let id = required(&request.transaction_id, "transactionId")?;
@@ -390,4 +450,26 @@ async fn set_faults(State(state): State<Arc<AppState>>, body: Bytes) -> Response
             Ok(json!({ "rate": rate }))
         });
     respond(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_shape;
+
+    #[test]
+    fn statements_are_tallied_by_keyword_and_first_table() {
+        assert_eq!(
+            statement_shape("UPDATE repository_items SET status = 'failed' WHERE id = :id"),
+            "UPDATE repository_items"
+        );
+        assert_eq!(
+            statement_shape("SELECT c.id FROM chunks c WHERE c.id = ANY(:ids::uuid[])"),
+            "SELECT chunks"
+        );
+        assert_eq!(
+            statement_shape("INSERT INTO embeddings (chunk_id) VALUES (:c)"),
+            "INSERT embeddings"
+        );
+        assert_eq!(statement_shape("SELECT 1"), "SELECT");
+    }
 }

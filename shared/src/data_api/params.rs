@@ -166,10 +166,17 @@ impl From<Decimal> for SqlValue {
     }
 }
 
+impl Vector {
+    /// pgvector's text form, `[0.1,-0.2,...]`.
+    pub fn to_text(&self) -> String {
+        let parts: Vec<String> = self.0.iter().map(|x| x.to_string()).collect();
+        format!("[{}]", parts.join(","))
+    }
+}
+
 impl From<&Vector> for SqlValue {
     fn from(vector: &Vector) -> Self {
-        let parts: Vec<String> = vector.0.iter().map(|x| x.to_string()).collect();
-        Self::Text(format!("[{}]", parts.join(",")))
+        Self::Text(vector.to_text())
     }
 }
 

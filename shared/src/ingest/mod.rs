@@ -9,9 +9,6 @@ use uuid::Uuid;
 use crate::data_api::{DataApi, Params, TextArray};
 use crate::error::AppError;
 
-/// Chunk rows per BatchExecuteStatement: a ~512-token chunk is 2-3 KB of text, so 500 rows
-/// stay well under the Data API's 4 MiB request limit.
-const INSERT_BATCH: usize = 500;
 /// Longest failure reason stored on an item.
 const MAX_REASON: usize = 1000;
 
@@ -30,8 +27,12 @@ pub struct NewChunk {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Stored {
     /// The same document was already stored: nothing changed. Its chunk ids are returned so
-    /// embedding work lost earlier can be sent again (embedding is idempotent).
-    Unchanged { chunk_ids: Vec<Uuid> },
+    /// embedding work lost earlier can be sent again (embedding is idempotent); `completed`
+    /// says every chunk already has its vector.
+    Unchanged {
+        chunk_ids: Vec<Uuid>,
+        completed: bool,
+    },
     /// The item's chunks were (re)written; the item is now `embedding`.
     Replaced { chunk_ids: Vec<Uuid> },
 }
@@ -39,20 +40,9 @@ pub enum Stored {
 impl Stored {
     pub fn chunk_ids(&self) -> &[Uuid] {
         match self {
-            Self::Unchanged { chunk_ids } | Self::Replaced { chunk_ids } => chunk_ids,
+            Self::Unchanged { chunk_ids, .. } | Self::Replaced { chunk_ids } => chunk_ids,
         }
     }
-}
-
-#[derive(Deserialize)]
-struct ItemState {
-    content_hash: Option<String>,
-    chunk_count: i32,
-}
-
-#[derive(Deserialize)]
-struct ChunkId {
-    id: Uuid,
 }
 
 /// Marks an item `processing` and counts the attempt; `false` if the item no longer exists.
@@ -78,6 +68,46 @@ pub async fn start_processing(db: &DataApi, item_id: Uuid) -> Result<bool, AppEr
         )
         .await?;
     Ok(exists.exists)
+}
+
+/// An item as the pipeline reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClaimedItem {
+    pub id: Uuid,
+    pub repository_id: Uuid,
+    pub name: String,
+    pub source: String,
+    pub content_type: Option<String>,
+}
+
+/// Reads an item and marks it `processing`, counting the attempt, in one call (a
+/// `completed` item is read but keeps its status: its object may have been replaced).
+/// `expected`: the repository and object key an S3 notification named; an item whose own
+/// are different is neither read nor touched, so a crafted key cannot feed another item.
+/// `None` when there is no such item.
+pub async fn claim(
+    db: &DataApi,
+    item_id: Uuid,
+    expected: Option<(Uuid, &str)>,
+) -> Result<Option<ClaimedItem>, AppError> {
+    Ok(db
+        .query_opt(
+            "WITH target AS (
+                 SELECT id, repository_id, name, source, content_type FROM repository_items
+                 WHERE id = :id AND (:repository::uuid IS NULL OR (repository_id = :repository AND source = :source))
+             ), claimed AS (
+                 UPDATE repository_items i SET status = 'processing', attempts = i.attempts + 1, error = NULL
+                 FROM target WHERE i.id = target.id AND i.status <> 'completed'
+                 RETURNING i.id
+             )
+             SELECT t.id, t.repository_id, t.name, t.source, t.content_type, (SELECT count(*) FROM claimed) AS claimed
+             FROM target t",
+            Params::new()
+                .bind("id", item_id)
+                .bind("repository", expected.map(|(repository, _)| repository))
+                .bind("source", expected.map(|(_, source)| source)),
+        )
+        .await?)
 }
 
 /// Marks an item `failed` with a reason a person can act on.
@@ -115,8 +145,73 @@ fn truncate(reason: &str) -> String {
     }
 }
 
-/// Stores an item's chunks in one transaction. A document whose hash matches what is stored
-/// is left alone, so a redelivered notification duplicates nothing.
+/// Bytes of chunk JSON per statement, under the Data API's 4 MiB request limit.
+const STORE_BUDGET: usize = 3 * 1024 * 1024;
+
+/// Replaces (or keeps) an item's chunks and sets its status, in one statement: the item row
+/// is locked, a document whose hash and chunk count match what is stored is kept (the item
+/// goes back to `embedding`, or `completed` when every chunk has its vector), otherwise
+/// the old chunks are deleted before the new ones (`:rows`, JSON) are inserted: the
+/// insert reads `removed`, so the delete has run when the insert checks
+/// `UNIQUE (item_id, chunk_index)`. Returns one row, plus the kept chunk ids in order.
+const STORE: &str = "WITH item AS (
+        SELECT id, repository_id, content_hash, chunk_count, embedded_count
+        FROM repository_items WHERE id = :id FOR UPDATE
+    ), unchanged AS (
+        SELECT 1 FROM item
+        WHERE item.content_hash = :hash AND item.chunk_count = :count
+          AND (SELECT count(*) FROM chunks WHERE item_id = :id) = :count
+    ), removed AS (
+        DELETE FROM chunks WHERE item_id = :id
+          AND EXISTS (SELECT 1 FROM item) AND NOT EXISTS (SELECT 1 FROM unchanged)
+        RETURNING 1
+    ), added AS (
+        INSERT INTO chunks (id, item_id, repository_id, chunk_index, content, page_start, page_end,
+                            heading_path, token_count, content_hash)
+        SELECT r.id, item.id, item.repository_id, r.index, r.content, r.page_start, r.page_end,
+               ARRAY(SELECT jsonb_array_elements_text(r.headings)), r.tokens, r.hash
+        FROM item, jsonb_to_recordset(:rows::jsonb)
+             AS r(id uuid, index int, content text, page_start int, page_end int, headings jsonb, tokens int, hash text)
+        WHERE NOT EXISTS (SELECT 1 FROM unchanged) AND (SELECT count(*) FROM removed) >= 0
+        RETURNING 1
+    ), updated AS (
+        UPDATE repository_items i SET
+            status = CASE WHEN NOT EXISTS (SELECT 1 FROM unchanged) THEN 'embedding'
+                          WHEN i.embedded_count = i.chunk_count THEN 'completed'
+                          ELSE 'embedding' END,
+            chunk_count = CASE WHEN EXISTS (SELECT 1 FROM unchanged) THEN i.chunk_count ELSE :count END,
+            embedded_count = CASE WHEN EXISTS (SELECT 1 FROM unchanged) THEN i.embedded_count ELSE 0 END,
+            page_count = :pages, content_hash = :hash, error = NULL
+        FROM item WHERE i.id = item.id AND (SELECT count(*) FROM added) >= 0
+        RETURNING i.status
+    )
+    SELECT EXISTS (SELECT 1 FROM item) AS found, EXISTS (SELECT 1 FROM unchanged) AS unchanged,
+           (SELECT status FROM updated) AS status, c.id AS chunk_id
+    FROM (SELECT 1) AS one
+    LEFT JOIN chunks c ON c.item_id = :id AND EXISTS (SELECT 1 FROM unchanged)
+    ORDER BY c.chunk_index";
+
+/// More rows of a document too large for one request (after [`STORE`] in a transaction).
+const STORE_MORE: &str = "INSERT INTO chunks (id, item_id, repository_id, chunk_index, content, page_start, page_end,
+                        heading_path, token_count, content_hash)
+    SELECT r.id, i.id, i.repository_id, r.index, r.content, r.page_start, r.page_end,
+           ARRAY(SELECT jsonb_array_elements_text(r.headings)), r.tokens, r.hash
+    FROM repository_items i, jsonb_to_recordset(:rows::jsonb)
+         AS r(id uuid, index int, content text, page_start int, page_end int, headings jsonb, tokens int, hash text)
+    WHERE i.id = :id";
+
+#[derive(Deserialize)]
+struct StoreRow {
+    found: bool,
+    unchanged: bool,
+    status: Option<String>,
+    chunk_id: Option<Uuid>,
+}
+
+/// Stores an item's chunks and moves it to `embedding` (or back to `completed` when the
+/// same document is already stored and embedded), in one Data API call for documents up to
+/// about 3 MB of text (larger ones: one transaction of a few calls). A document whose hash
+/// matches what is stored is left alone, so a redelivered notification duplicates nothing.
 pub async fn store_chunks(
     db: &DataApi,
     item_id: Uuid,
@@ -127,74 +222,79 @@ pub async fn store_chunks(
     if chunks.is_empty() {
         return Err(AppError::validation("The document has no text to store"));
     }
-    let stored = db
-        .transaction(async |tx| {
-            let state: Option<ItemState> = tx
-                .query_opt(
-                    "SELECT content_hash, chunk_count FROM repository_items WHERE id = :id FOR UPDATE",
-                    Params::new().bind("id", item_id),
-                )
-                .await?;
-            let Some(state) = state else {
-                return Err(AppError::not_found("The item was deleted while it was processed"));
-            };
-            if state.content_hash.as_deref() == Some(document_hash) && state.chunk_count as usize == chunks.len() {
-                let ids: Vec<ChunkId> = tx
-                    .query(
-                        "SELECT id FROM chunks WHERE item_id = :id ORDER BY chunk_index",
-                        Params::new().bind("id", item_id),
-                    )
-                    .await?;
-                if ids.len() == chunks.len() {
-                    return Ok(Stored::Unchanged {
-                        chunk_ids: ids.into_iter().map(|c| c.id).collect(),
-                    });
+    let ids: Vec<Uuid> = chunks.iter().map(|_| Uuid::new_v4()).collect();
+    let parts = chunk_json_parts(chunks, &ids);
+    let params = |rows: &serde_json::Value| {
+        Params::new()
+            .bind("id", item_id)
+            .bind("hash", document_hash)
+            .bind("count", chunks.len() as i64)
+            .bind("pages", page_count)
+            .bind("rows", rows)
+    };
+    let rows: Vec<StoreRow> = match parts.split_first() {
+        Some((first, [])) => db.query(STORE, params(first)).await?,
+        Some((first, rest)) => {
+            db.transaction(async |tx| {
+                let rows: Vec<StoreRow> = tx.query(STORE, params(first)).await?;
+                if rows.first().is_some_and(|r| r.found && !r.unchanged) {
+                    for part in rest {
+                        tx.execute(
+                            STORE_MORE,
+                            Params::new().bind("id", item_id).bind("rows", part),
+                        )
+                        .await?;
+                    }
                 }
-            }
-            tx.execute("DELETE FROM chunks WHERE item_id = :id", Params::new().bind("id", item_id))
-                .await?;
-            let ids: Vec<Uuid> = chunks.iter().map(|_| Uuid::new_v4()).collect();
-            let rows: Vec<Params> = chunks
-                .iter()
-                .zip(&ids)
-                .enumerate()
-                .map(|(index, (chunk, id))| {
-                    Params::new()
-                        .bind("id", *id)
-                        .bind("item", item_id)
-                        .bind("index", index as i64)
-                        .bind("content", chunk.content.as_str())
-                        .bind("page_start", chunk.page_start)
-                        .bind("page_end", chunk.page_end)
-                        .bind("headings", TextArray(chunk.heading_path.clone()))
-                        .bind("tokens", chunk.token_count)
-                        .bind("hash", chunk.content_hash.as_str())
-                })
-                .collect();
-            for rows in rows.chunks(INSERT_BATCH) {
-                tx.batch_execute(
-                    "INSERT INTO chunks (id, item_id, repository_id, chunk_index, content, page_start, page_end,
-                                         heading_path, token_count, content_hash)
-                     SELECT :id, :item, i.repository_id, :index, :content, :page_start, :page_end,
-                            :headings::text[], :tokens, :hash
-                     FROM repository_items i WHERE i.id = :item",
-                    rows,
-                )
-                .await?;
-            }
-            tx.execute(
-                "UPDATE repository_items SET status = 'embedding', chunk_count = :count, embedded_count = 0,
-                        page_count = :pages, content_hash = :hash, error = NULL
-                 WHERE id = :id",
-                Params::new()
-                    .bind("id", item_id)
-                    .bind("count", chunks.len() as i64)
-                    .bind("pages", page_count)
-                    .bind("hash", document_hash),
-            )
-            .await?;
-            Ok::<_, AppError>(Stored::Replaced { chunk_ids: ids })
-        })
-        .await?;
-    Ok(stored)
+                Ok::<_, AppError>(rows)
+            })
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let Some(first) = rows.first() else {
+        return Err(AppError::internal("Storing chunks returned no row"));
+    };
+    if !first.found {
+        return Err(AppError::not_found(
+            "The item was deleted while it was processed",
+        ));
+    }
+    if first.unchanged {
+        return Ok(Stored::Unchanged {
+            chunk_ids: rows.iter().filter_map(|r| r.chunk_id).collect(),
+            completed: first.status.as_deref() == Some("completed"),
+        });
+    }
+    Ok(Stored::Replaced { chunk_ids: ids })
+}
+
+/// The chunks as JSON arrays of rows, each array under [`STORE_BUDGET`] bytes.
+fn chunk_json_parts(chunks: &[NewChunk], ids: &[Uuid]) -> Vec<serde_json::Value> {
+    let mut parts = Vec::new();
+    let (mut part, mut bytes) = (Vec::new(), 0);
+    for (index, (chunk, id)) in chunks.iter().zip(ids).enumerate() {
+        let row = serde_json::json!({
+            "id": id,
+            "index": index,
+            "content": chunk.content,
+            "page_start": chunk.page_start,
+            "page_end": chunk.page_end,
+            "headings": chunk.heading_path,
+            "tokens": chunk.token_count,
+            "hash": chunk.content_hash,
+        });
+        // JSON escapes can double a text; count what is sent.
+        let size = row.to_string().len();
+        if !part.is_empty() && bytes + size > STORE_BUDGET {
+            parts.push(serde_json::Value::Array(std::mem::take(&mut part)));
+            bytes = 0;
+        }
+        bytes += size;
+        part.push(row);
+    }
+    if !part.is_empty() {
+        parts.push(serde_json::Value::Array(part));
+    }
+    parts
 }

@@ -6,15 +6,15 @@
 //! reason a person can act on.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::{NewChunk, Stored, fail, start_processing, store_chunks};
+use super::{ClaimedItem, NewChunk, Stored, claim, fail, store_chunks};
 use crate::chunk::{ChunkConfig, chunk_document};
-use crate::data_api::{DataApi, Params};
+use crate::data_api::DataApi;
 use crate::error::AppError;
 use crate::extract::{Extracted, Limits, Page, extract_document};
 use crate::fetch::{FetchPolicy, fetch};
@@ -22,8 +22,9 @@ use crate::knowledge::ObjectKey;
 use crate::ocr::{OcrEngine, budget, jobs};
 use crate::ports::{ObjectStore, Queue};
 
-/// Chunk ids per embedding message: 250 ids are ~10 KB, far under SQS's 256 KB.
-pub const IDS_PER_MESSAGE: usize = 250;
+/// Chunk ids per embedding message: 4,000 ids are ~160 KB, under SQS's 256 KB, so a
+/// document's embedding work is one message (the generator pages through it).
+pub const IDS_PER_MESSAGE: usize = 4000;
 
 /// Why a document cannot be read, in words for the person who uploaded it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -135,39 +136,22 @@ pub struct Pipeline<'a> {
     pub ocr: Option<Ocr<'a>>,
 }
 
-#[derive(Deserialize)]
-struct ItemRow {
-    id: Uuid,
-    repository_id: Uuid,
-    name: String,
-    source: String,
-    content_type: Option<String>,
-}
-
 impl Pipeline<'_> {
-    async fn item(&self, id: Uuid) -> Result<Option<ItemRow>, AppError> {
-        Ok(self
-            .db
-            .query_opt(
-                "SELECT id, repository_id, name, source, content_type FROM repository_items WHERE id = :id",
-                Params::new().bind("id", id),
-            )
-            .await?)
-    }
-
     /// Processes the object an S3 notification named.
     pub async fn process_object(&self, key: &ObjectKey) -> Result<Outcome, AppError> {
-        // The key must be the item's own: a crafted key cannot feed another item.
-        let Some(item) = self
-            .item(key.item_id)
-            .await?
-            .filter(|i| i.repository_id == key.repository_id && i.source == key.to_key())
-        else {
-            return Ok(Outcome::Gone);
-        };
-        if !start_processing(self.db, item.id).await? {
-            return Ok(Outcome::Gone);
+        let source = key.to_key();
+        match claim(self.db, key.item_id, Some((key.repository_id, &source))).await? {
+            Some(item) => self.process_stored(item, key).await,
+            None => Ok(Outcome::Gone),
         }
+    }
+
+    /// Reads a claimed item's object and processes it.
+    async fn process_stored(
+        &self,
+        item: ClaimedItem,
+        key: &ObjectKey,
+    ) -> Result<Outcome, AppError> {
         let bytes = match self.store.get(&item.source, self.max_bytes).await {
             Ok(bytes) => bytes,
             Err(error) if !error.is_retryable() => {
@@ -187,15 +171,12 @@ impl Pipeline<'_> {
 
     /// Processes an item named by id: a reprocess request, or a URL item to fetch.
     pub async fn process_item(&self, id: Uuid) -> Result<Outcome, AppError> {
-        let Some(item) = self.item(id).await? else {
+        let Some(item) = claim(self.db, id, None).await? else {
             return Ok(Outcome::Gone);
         };
         if item.source.starts_with("repositories/") {
             let key = ObjectKey::parse(&item.source)?;
-            return self.process_object(&key).await;
-        }
-        if !start_processing(self.db, item.id).await? {
-            return Ok(Outcome::Gone);
+            return self.process_stored(item, &key).await;
         }
         let fetched = match fetch(&item.source, &self.fetch_policy).await {
             Ok(fetched) => fetched,
@@ -224,12 +205,20 @@ impl Pipeline<'_> {
         let (extractor, chunker) = (Arc::clone(&self.extractor), Arc::clone(&self.chunker));
         // Parsing is CPU-bound: it runs on the blocking pool, not on the async workers.
         let parsed = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
             let extracted = extractor.extract(&bytes, &file_name, content_type.as_deref())?;
+            let extracted_at = Instant::now();
             let chunks = if extracted.needs_ocr {
                 Vec::new()
             } else {
                 chunker.chunk(&extracted)?
             };
+            tracing::info!(
+                item_id = %item,
+                extract_ms = millis(extracted_at - started),
+                chunk_ms = millis(extracted_at.elapsed()),
+                "Item extracted and chunked"
+            );
             Ok::<_, Unreadable>((extracted, chunks))
         })
         .await
@@ -271,13 +260,32 @@ impl Pipeline<'_> {
         }
         let hash = document_hash(&extracted.pages);
         let pages = i32::try_from(extracted.pages.len()).ok();
+        let started = Instant::now();
         let stored = store_chunks(self.db, item, &hash, pages, chunks).await?;
-        let bodies: Vec<String> = stored
-            .chunk_ids()
-            .chunks(IDS_PER_MESSAGE)
-            .map(|ids| json!({ "chunkIds": ids }).to_string())
-            .collect();
-        self.embedding_queue.send(bodies).await?;
+        let stored_at = Instant::now();
+        // A document already stored and embedded needs no embedding work; any other sends
+        // its chunk ids again (embedding skips what is done), in one message per document
+        // up to IDS_PER_MESSAGE chunks.
+        if !matches!(
+            stored,
+            Stored::Unchanged {
+                completed: true,
+                ..
+            }
+        ) {
+            let bodies: Vec<String> = stored
+                .chunk_ids()
+                .chunks(IDS_PER_MESSAGE)
+                .map(|ids| json!({ "chunkIds": ids }).to_string())
+                .collect();
+            self.embedding_queue.send(bodies).await?;
+        }
+        tracing::info!(
+            item_id = %item,
+            store_ms = millis(stored_at - started),
+            queue_ms = millis(stored_at.elapsed()),
+            "Item stored and queued"
+        );
         Ok(Outcome::Queued {
             chunks: stored.chunk_ids().len(),
             unchanged: matches!(stored, Stored::Unchanged { .. }),
@@ -339,6 +347,10 @@ impl Pipeline<'_> {
         fail(self.db, item, reason).await?;
         Ok(Outcome::Failed(reason.to_owned()))
     }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// SHA-256 of the extracted text, page by page: the same document hashes the same.
