@@ -308,3 +308,31 @@ async fn malformed_requests_get_a_400_with_a_message_and_the_server_lives_on() {
             .unwrap();
     assert_eq!(alive["one"], 1);
 }
+
+#[tokio::test]
+async fn requests_up_to_the_services_4_mib_are_accepted_and_larger_ones_refused() {
+    let t = TestDb::new().await;
+    #[derive(Deserialize)]
+    struct Length {
+        n: i64,
+    }
+    let text = "v".repeat(3 * 1024 * 1024);
+    let length: Length =
+        t.db.query_one(
+            "SELECT length(:text) AS n",
+            Params::new().bind("text", text.as_str()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(length.n, 3 * 1024 * 1024);
+    let too_large = "v".repeat(5 * 1024 * 1024);
+    assert!(
+        t.db.query_one::<Length>(
+            "SELECT length(:text) AS n",
+            Params::new().bind("text", too_large.as_str())
+        )
+        .await
+        .is_err(),
+        "a request past 4 MiB is refused"
+    );
+}

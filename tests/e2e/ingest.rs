@@ -296,3 +296,67 @@ async fn a_thousand_chunks_are_stored_and_embedded_in_under_twenty_data_api_call
     );
     assert_eq!(embedder.dimensions(), 1024);
 }
+
+#[tokio::test]
+async fn in_hybrid_search_a_chunk_with_the_query_words_beats_a_merely_near_one_at_equal_rank() {
+    let t = TestDb::migrated().await;
+    let owner = staff_in_new_team(&t, "owner@e.org").await;
+    let repository = repositories::create(
+        &t.db,
+        &owner,
+        &NewRepository {
+            name: "Ties".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let embedder = HashingEmbedder::new(1024);
+    // Stored but not embedded yet: only the keyword half can find it.
+    let fresh = upload(&t, &owner, repository.id, "fresh.txt").await;
+    ingest::store_chunks(
+        &t.db,
+        fresh.id,
+        "fresh",
+        None,
+        &[chunk("Zephyrine marker quokka lighthouse.", 1, &[])],
+    )
+    .await
+    .unwrap();
+    // Embedded, without the query's words: only the vector half finds it.
+    let other = upload(&t, &owner, repository.id, "other.txt").await;
+    let stored = ingest::store_chunks(
+        &t.db,
+        other.id,
+        "other",
+        None,
+        &[chunk("The harbour ledger was surveyed in winter.", 1, &[])],
+    )
+    .await
+    .unwrap();
+    embed_chunks(&t.db, &embedder, stored.chunk_ids())
+        .await
+        .unwrap();
+    // Each is first of its list (equal fused scores); the largest id loses a tie by id.
+    t.db.execute(
+        "UPDATE chunks SET id = 'ffffffff-ffff-4fff-bfff-ffffffffffff' WHERE item_id = :item",
+        Params::new().bind("item", fresh.id),
+    )
+    .await
+    .unwrap();
+
+    let hits = search::search(
+        &t.db,
+        &embedder,
+        &owner,
+        &[repository.id],
+        "Zephyrine quokka lighthouse",
+        Mode::Hybrid,
+        5,
+    )
+    .await
+    .unwrap();
+    let names: Vec<&str> = hits.iter().map(|h| h.item_name.as_str()).collect();
+    assert_eq!(names, ["fresh.txt", "other.txt"]);
+    assert_eq!(hits[0].score, hits[1].score, "the fused scores tie");
+}

@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,6 +28,9 @@ pub use errors::{ApiError, Kind as ErrorKind};
 use pool::{Pool, Transactions};
 use statement::Statement;
 use wire::{BatchExecuteRequest, BeginRequest, EndRequest, ExecuteRequest};
+
+/// The Data API's request size limit, headers and JSON notation included.
+const MAX_REQUEST_BYTES: usize = 4 * 1024 * 1024;
 
 /// How the server behaves; the defaults are the real service's limits.
 #[derive(Debug, Clone)]
@@ -162,6 +166,8 @@ fn router(state: Arc<AppState>) -> Router {
         .fallback(|| async {
             ApiError::new(ErrorKind::BadRequest, "Unknown operation").into_response()
         })
+        // The service takes requests up to 4 MiB (axum's default stops at 2 MB).
+        .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state)
 }
 

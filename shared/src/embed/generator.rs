@@ -190,7 +190,8 @@ fn write_parts(rows: &[(Uuid, String)]) -> Vec<serde_json::Value> {
     let mut parts = Vec::new();
     let (mut part, mut bytes) = (Vec::new(), 0);
     for (chunk, vector) in rows {
-        let size = vector.len() + 64;
+        // Vector text needs no escaping; the row's keys and id, escaped twice, are ~70 bytes.
+        let size = vector.len() + 80;
         if !part.is_empty() && bytes + size > WRITE_BUDGET {
             parts.push(serde_json::Value::Array(std::mem::take(&mut part)));
             bytes = 0;

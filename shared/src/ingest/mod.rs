@@ -284,8 +284,8 @@ fn chunk_json_parts(chunks: &[NewChunk], ids: &[Uuid]) -> Vec<serde_json::Value>
             "tokens": chunk.token_count,
             "hash": chunk.content_hash,
         });
-        // JSON escapes can double a text; count what is sent.
-        let size = row.to_string().len();
+        // Counted as sent: the JSON text travels as a string value, escaped once more.
+        let size = serde_json::Value::String(row.to_string()).to_string().len();
         if !part.is_empty() && bytes + size > STORE_BUDGET {
             parts.push(serde_json::Value::Array(std::mem::take(&mut part)));
             bytes = 0;
