@@ -20,7 +20,7 @@ target=${CARGO_TARGET_DIR:-target}
 state=$(mktemp -d /tmp/studio-test.XXXXXX)
 chmod 755 "$state" # PostgreSQL runs as the postgres user and must reach its data folder
 pg_port=${STUDIO_TEST_PG_PORT:-55433}
-STUDIO_SCHEDULE_TICK_SECS=${STUDIO_SCHEDULE_TICK_SECS:-5} SETTINGS_CACHE_SECS=${SETTINGS_CACHE_SECS:-1} \
+STUDIO_SCHEDULE_TICK_SECS=${STUDIO_SCHEDULE_TICK_SECS:-5} SETTINGS_CACHE_SECS=${SETTINGS_CACHE_SECS:-1} MODELS_CACHE_SECS=${MODELS_CACHE_SECS:-1} \
   "$target/debug/studio" up --state-dir "$state" --pg-port "$pg_port" \
   --data-api-port "${STUDIO_TEST_DATA_API_PORT:-4581}" --moto-port "${STUDIO_TEST_MOTO_PORT:-4567}" \
   --front-door-port "${STUDIO_TEST_FRONT_DOOR_PORT:-3001}" --bedrock-port "${STUDIO_TEST_BEDROCK_PORT:-4582}" \

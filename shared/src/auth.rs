@@ -63,7 +63,7 @@ impl Caller {
     }
 }
 
-const CALLER: &str = "SELECT u.id AS user_id, u.email,
+pub(crate) const CALLER: &str = "SELECT u.id AS user_id, u.email,
         coalesce((SELECT array_agg(r.name ORDER BY r.name) FROM user_roles ur JOIN roles r ON r.id = ur.role_id
                   WHERE ur.user_id = u.id), '{}') AS roles,
         coalesce((SELECT array_agg(tm.team_id ORDER BY tm.team_id) FROM team_members tm WHERE tm.user_id = u.id), '{}') AS teams
@@ -80,12 +80,7 @@ pub async fn caller_by_id(db: &DataApi, user_id: Uuid) -> Result<Caller, AppErro
 /// Resolves the claims to a user. A first sign-in creates the user, or links a user invited
 /// by e-mail, in one statement each, so concurrent first requests cannot create two.
 pub async fn resolve(db: &DataApi, claims: &Claims) -> Result<Caller, AppError> {
-    if claims.sub.trim().is_empty() {
-        return Err(AppError::new(
-            ErrorCode::Unauthorized,
-            "The token has no subject",
-        ));
-    }
+    require_subject(claims)?;
     let by_sub = || Params::new().bind("sub", &claims.sub);
     if let Some(caller) = db.query_opt::<Caller>(CALLER, by_sub()).await? {
         return Ok(caller);
@@ -116,6 +111,17 @@ pub async fn resolve(db: &DataApi, claims: &Claims) -> Result<Caller, AppError> 
                 "Another account already uses this e-mail address",
             )
         })
+}
+
+/// Fails with `unauthorized` when the claims name no user.
+pub fn require_subject(claims: &Claims) -> Result<(), AppError> {
+    if claims.sub.trim().is_empty() {
+        return Err(AppError::new(
+            ErrorCode::Unauthorized,
+            "The token has no subject",
+        ));
+    }
+    Ok(())
 }
 
 /// Fails with `forbidden` unless one of the caller's roles grants the tool (feature)

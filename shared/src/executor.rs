@@ -12,14 +12,11 @@ use crate::chat::service::{Models, Speaker};
 use crate::chat::{Candidate, Fallback, ProviderSettings};
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
-use crate::models::{self, AiModel};
+use crate::models::{AiModel, Catalogue};
 use crate::settings::Settings;
 
 /// Setting holding the system prompt every chat starts with.
 pub const SYSTEM_PROMPT: &str = "chat.system_prompt";
-
-/// How deep a fallback chain is followed.
-const MAX_FALLBACKS: usize = 3;
 
 /// A model and how to reach its provider.
 #[derive(Debug, Clone)]
@@ -46,43 +43,6 @@ pub struct Request<'a> {
     pub model: &'a str,
     /// A persona of one of the caller's teams whose system prompt applies.
     pub persona: Option<Uuid>,
-}
-
-/// Resolves `request` for `caller`, refusing with `forbidden` (before any provider call)
-/// a model that is inactive, not enabled for chat, or not allowed to the caller's roles.
-pub async fn resolve(
-    db: &DataApi,
-    settings: &Settings,
-    caller: &Caller,
-    request: Request<'_>,
-) -> Result<Execution, AppError> {
-    let model = models::find(db, request.model).await?;
-    check_access(&model, caller)?;
-    let fallbacks = fallback_chain(db, &model)
-        .await?
-        .into_iter()
-        .filter(|m| check_access(m, caller).is_ok())
-        .collect::<Vec<_>>();
-    let system_prompt = match request.persona {
-        Some(persona) => Some(persona_prompt(db, caller, persona).await?),
-        None => settings.text(SYSTEM_PROMPT).await?,
-    };
-    let primary = ResolvedModel {
-        provider: provider_settings(settings, &model).await?,
-        model,
-    };
-    let mut resolved = Vec::with_capacity(fallbacks.len());
-    for model in fallbacks {
-        resolved.push(ResolvedModel {
-            provider: provider_settings(settings, &model).await?,
-            model,
-        });
-    }
-    Ok(Execution {
-        primary,
-        fallbacks: resolved,
-        system_prompt,
-    })
 }
 
 /// The access rule, in one place: active, chat-enabled, and allowed to one of the caller's
@@ -157,34 +117,6 @@ pub async fn provider_settings(
     })
 }
 
-/// The models `model` falls back to, in order, without cycles, in one statement.
-async fn fallback_chain(db: &DataApi, model: &AiModel) -> Result<Vec<AiModel>, AppError> {
-    if model.fallback_model_id.is_none() {
-        return Ok(Vec::new());
-    }
-    Ok(db
-        .query(
-            &format!(
-                "WITH RECURSIVE chain (next_id, depth, seen) AS (
-                     SELECT :fallback::uuid, 1, ARRAY[:id::uuid]
-                     UNION ALL
-                     SELECT m.fallback_model_id, c.depth + 1, c.seen || m.id
-                     FROM chain c JOIN ai_models m ON m.id = c.next_id
-                     WHERE m.fallback_model_id IS NOT NULL AND c.depth < :max
-                       AND NOT m.fallback_model_id = ANY (c.seen || m.id))
-                 SELECT {} FROM chain JOIN ai_models ON ai_models.id = chain.next_id
-                 WHERE NOT chain.next_id = ANY (chain.seen)
-                 ORDER BY chain.depth",
-                models::COLUMNS
-            ),
-            Params::new()
-                .bind("id", model.id)
-                .bind("fallback", model.fallback_model_id)
-                .bind("max", MAX_FALLBACKS as i64),
-        )
-        .await?)
-}
-
 async fn persona_prompt(db: &DataApi, caller: &Caller, persona: Uuid) -> Result<String, AppError> {
     #[derive(Deserialize)]
     struct Persona {
@@ -208,27 +140,71 @@ async fn persona_prompt(db: &DataApi, caller: &Caller, persona: Uuid) -> Result<
     Ok(found.system_prompt)
 }
 
-/// The studio's speakers: the configurator's checked model and fallbacks, each built into
-/// its provider adapter (kept for the process), behind one [`Fallback`].
-#[derive(Clone)]
+/// The studio's executor configurator and speakers: the catalogue's checked model and
+/// fallbacks, each built into its provider adapter (kept for the process), behind one
+/// [`Fallback`]. Build one per process and share it: it keeps the model catalogue.
 pub struct StudioModels {
-    pub db: DataApi,
-    pub settings: Settings,
+    db: DataApi,
+    settings: Settings,
+    catalogue: Catalogue,
+}
+
+impl StudioModels {
+    pub fn new(db: DataApi, settings: Settings) -> Self {
+        Self {
+            catalogue: Catalogue::new(db.clone()),
+            db,
+            settings,
+        }
+    }
+
+    /// Resolves `request` for `caller`, refusing with `forbidden` (before any provider call)
+    /// a model that is inactive, not enabled for chat, or not allowed to the caller's roles.
+    /// Without a persona this reads no table: the catalogue and settings are cached.
+    pub async fn resolve(
+        &self,
+        caller: &Caller,
+        request: Request<'_>,
+    ) -> Result<Execution, AppError> {
+        let (model, fallbacks) = self.catalogue.find(request.model).await?;
+        check_access(&model, caller)?;
+        let system_prompt = match request.persona {
+            Some(persona) => Some(persona_prompt(&self.db, caller, persona).await?),
+            None => self.settings.text(SYSTEM_PROMPT).await?,
+        };
+        let resolve = async |model: AiModel| -> Result<ResolvedModel, AppError> {
+            Ok(ResolvedModel {
+                provider: provider_settings(&self.settings, &model).await?,
+                model,
+            })
+        };
+        let primary = resolve(model).await?;
+        let mut resolved = Vec::with_capacity(fallbacks.len());
+        for model in fallbacks {
+            if check_access(&model, caller).is_ok() {
+                resolved.push(resolve(model).await?);
+            }
+        }
+        Ok(Execution {
+            primary,
+            fallbacks: resolved,
+            system_prompt,
+        })
+    }
 }
 
 #[async_trait::async_trait]
 impl Models for StudioModels {
     async fn speaker(&self, caller: &Caller, model_ref: &str) -> Result<Speaker, AppError> {
-        let execution = resolve(
-            &self.db,
-            &self.settings,
-            caller,
-            Request {
-                model: model_ref,
-                persona: None,
-            },
-        )
-        .await?;
+        let execution = self
+            .resolve(
+                caller,
+                Request {
+                    model: model_ref,
+                    persona: None,
+                },
+            )
+            .await?;
         let resolved: Vec<&ResolvedModel> = std::iter::once(&execution.primary)
             .chain(&execution.fallbacks)
             .collect();

@@ -116,9 +116,26 @@ pub async fn search(
             "Name at least one repository to search",
         ));
     }
-    for id in repository_ids {
-        repositories::require(db, caller, *id, Access::Read).await?;
-    }
+    // The access check and the search run at once (one round trip's wait, not two); the
+    // hits are only returned when every repository is the caller's to read, and a refusal
+    // is reported before any failure of the search.
+    let (access, hits) = tokio::join!(
+        repositories::require_all(db, caller, repository_ids, Access::Read),
+        ranked(db, embedder, repository_ids, query, mode, limit),
+    );
+    access?;
+    hits
+}
+
+/// The search statement itself, without the access check.
+async fn ranked(
+    db: &DataApi,
+    embedder: &dyn Embedder,
+    repository_ids: &[Uuid],
+    query: &str,
+    mode: Mode,
+    limit: i64,
+) -> Result<Vec<Hit>, AppError> {
     let sql = statement(embedder.dimensions())?;
     let query_vector = match mode {
         Mode::Keyword => vec![0.0; embedder.dimensions()],

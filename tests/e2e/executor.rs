@@ -2,7 +2,7 @@
 
 use serde_json::json;
 use shared::auth::Caller;
-use shared::executor::{self, Request};
+use shared::executor::{self, Request, StudioModels};
 use shared::models::{self, AiModel};
 use shared::{AppError, ErrorCode};
 use studio_tests::TestDb;
@@ -24,16 +24,16 @@ async fn resolve(
     caller: &Caller,
     model: &str,
 ) -> Result<executor::Execution, AppError> {
-    executor::resolve(
-        &t.db,
-        settings,
-        caller,
-        Request {
-            model,
-            persona: None,
-        },
-    )
-    .await
+    // A fresh configurator each time: these tests change models between resolutions.
+    StudioModels::new(t.db.clone(), settings.clone())
+        .resolve(
+            caller,
+            Request {
+                model,
+                persona: None,
+            },
+        )
+        .await
 }
 
 #[tokio::test]
@@ -206,17 +206,16 @@ async fn fallbacks_skip_models_the_caller_may_not_use_and_settings_reach_the_pro
     )
     .await
     .unwrap();
-    let with_persona = executor::resolve(
-        &t.db,
-        &settings,
-        &student,
-        Request {
-            model: &first.model_id,
-            persona: Some(persona),
-        },
-    )
-    .await
-    .unwrap();
+    let with_persona = StudioModels::new(t.db.clone(), settings.clone())
+        .resolve(
+            &student,
+            Request {
+                model: &first.model_id,
+                persona: Some(persona),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(
         with_persona.system_prompt.as_deref(),
         Some("You are a tutor.")
@@ -224,17 +223,16 @@ async fn fallbacks_skip_models_the_caller_may_not_use_and_settings_reach_the_pro
     let stranger = t
         .member(&format!("stranger-{id}"), "student", t.team().await)
         .await;
-    let error = executor::resolve(
-        &t.db,
-        &settings,
-        &stranger,
-        Request {
-            model: &first.model_id,
-            persona: Some(persona),
-        },
-    )
-    .await
-    .unwrap_err();
+    let error = StudioModels::new(t.db.clone(), settings.clone())
+        .resolve(
+            &stranger,
+            Request {
+                model: &first.model_id,
+                persona: Some(persona),
+            },
+        )
+        .await
+        .unwrap_err();
     assert_eq!(error.code, ErrorCode::NotFound);
 }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use shared::adapters::aws::SecretsManagerDataKeys;
-use shared::executor::{self, Request};
+use shared::executor::{Request, StudioModels};
 use shared::settings::{DEFAULT_TTL, Settings};
 use studio_tests::{TestDb, data_keys};
 use uuid::Uuid;
@@ -109,17 +109,16 @@ async fn a_secret_set_through_the_api_is_ciphertext_at_rest_readable_by_the_conf
     .await
     .unwrap();
     let other = another_process(&t, &arn).await;
-    let resolved = executor::resolve(
-        &t.db,
-        &other,
-        &admin_caller,
-        Request {
-            model: "gpt-4o-mini",
-            persona: None,
-        },
-    )
-    .await
-    .unwrap();
+    let resolved = StudioModels::new(t.db.clone(), other.clone())
+        .resolve(
+            &admin_caller,
+            Request {
+                model: "gpt-4o-mini",
+                persona: None,
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(resolved.primary.model.id, model.id);
     assert_eq!(
         resolved.primary.provider.api_key.as_deref(),

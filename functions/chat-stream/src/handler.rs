@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use lambda_http::{Request, RequestExt, Response};
 use lambda_runtime::streaming::Body;
-use shared::auth;
 use shared::chat::request::ChatBody;
 use shared::chat::service::{self, Ledger, Models};
 use shared::chat::{compare, openai_compat};
@@ -121,9 +120,10 @@ async fn route(
     deps: &Arc<Deps>,
     request_id: &str,
 ) -> Result<Response<Body>, AppError> {
-    let caller = auth::resolve(&deps.db, &http::claims(request)?).await?;
-    // Every route here is a prompt: counted against the caller's hourly limit.
-    rate_limit::check_prompt(&deps.db, &deps.settings, caller.user_id).await?;
+    // Every route here is a prompt: counted against the caller's hourly limit as the caller
+    // signs in (one round trip).
+    let (caller, _) =
+        rate_limit::sign_in_for_prompt(&deps.db, &deps.settings, &http::claims(request)?).await?;
     match (
         request.method().as_str(),
         request.raw_http_path().trim_end_matches('/'),

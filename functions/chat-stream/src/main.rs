@@ -21,10 +21,7 @@ async fn main() -> Result<(), Error> {
     let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
     let settings = Settings::new(db.clone(), Arc::new(keys));
     let deps = Arc::new(Deps {
-        models: Box::new(StudioModels {
-            db: db.clone(),
-            settings: settings.clone(),
-        }),
+        models: Box::new(StudioModels::new(db.clone(), settings.clone())),
         ledger: Box::new(UsageLedger { db: db.clone() }),
         embedder: shared::embed::from_env().await?,
         settings,

@@ -22,10 +22,7 @@ async fn main() -> Result<(), Error> {
     let db = DataApi::from_env(&config.database).await;
     let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
     let settings = Settings::new(db.clone(), Arc::new(keys));
-    let models = StudioModels {
-        db: db.clone(),
-        settings,
-    };
+    let models = StudioModels::new(db.clone(), settings);
     let ledger = UsageLedger { db: db.clone() };
     let embedder = shared::embed::from_env().await?;
     let tools = Tools::from_env()?;

@@ -59,6 +59,7 @@ pub async fn start_binaries(
         "EMBEDDING_MODEL_ID",
         "EMBEDDING_DIMENSIONS",
         "SETTINGS_CACHE_SECS",
+        "MODELS_CACHE_SECS",
     ] {
         if let Ok(value) = std::env::var(name) {
             function_env.push((name.to_owned(), value));

@@ -299,30 +299,35 @@ pub async fn prepare(
             "A temporary chat has no conversation: leave out conversationId",
         ));
     }
-    let (conversation_id, team_id) = match body.conversation_id {
-        Some(id) => {
-            let conversation = conversations::require_own(db, &caller, id).await?;
-            (id, conversation.team_id)
-        }
-        None => (Uuid::new_v4(), caller.default_team()?),
-    };
+    // The model check is in memory (the catalogue is cached): a refused model stops the
+    // turn before anything else runs. The rest are independent reads, made at once and
+    // judged in order.
     let base = models.speaker(&caller, &body.model_id).await?;
-    let mut speakers = Vec::new();
-    for persona in personas(db, &caller, &body.persona_ids).await? {
-        let mut speaker = match persona.model_id {
-            Some(model) => models.speaker(&caller, &model.to_string()).await?,
-            None => base.clone(),
-        };
-        speaker.system = Some(match &speaker.system {
-            Some(system) => format!("{system}\n\n{}", persona.system_prompt),
-            None => persona.system_prompt.clone(),
-        });
-        speaker.persona = Some(persona);
-        speakers.push(speaker);
-    }
-    if speakers.is_empty() {
-        speakers.push(base);
-    }
+    let conversation = async {
+        match body.conversation_id {
+            Some(id) => {
+                let conversation = conversations::require_own(db, &caller, id).await?;
+                Ok::<_, AppError>((id, conversation.team_id))
+            }
+            None => Ok((Uuid::new_v4(), caller.default_team()?)),
+        }
+    };
+    let speakers = async {
+        let mut speakers = Vec::new();
+        for persona in personas(db, &caller, &body.persona_ids).await? {
+            let mut speaker = match persona.model_id {
+                Some(model) => models.speaker(&caller, &model.to_string()).await?,
+                None => base.clone(),
+            };
+            speaker.system = Some(match &speaker.system {
+                Some(system) => format!("{system}\n\n{}", persona.system_prompt),
+                None => persona.system_prompt.clone(),
+            });
+            speaker.persona = Some(persona);
+            speakers.push(speaker);
+        }
+        Ok::<_, AppError>(speakers)
+    };
     let retrieved = super::rag::retrieve(
         db,
         embedder,
@@ -330,8 +335,14 @@ pub async fn prepare(
         &body.repository_ids,
         &turn.question,
         super::rag::PASSAGE_TOKEN_BUDGET,
-    )
-    .await?;
+    );
+    let (conversation, speakers, retrieved) = tokio::join!(conversation, speakers, retrieved);
+    let (conversation_id, team_id) = conversation?;
+    let mut speakers = speakers?;
+    let retrieved = retrieved?;
+    if speakers.is_empty() {
+        speakers.push(base);
+    }
     Ok(PreparedChat {
         title: conversations::title_from(&turn.question),
         reasoning_effort: body.reasoning_effort,

@@ -143,19 +143,42 @@ pub async fn require(
     id: Uuid,
     needed: Access,
 ) -> Result<Repository, AppError> {
-    const SQL: &str = concat!(select_repositories!(), " WHERE id = :id");
-    let repository: Option<Repository> = db
-        .query_opt(
+    let mut found = require_all(db, caller, &[id], needed).await?;
+    Ok(found.remove(0))
+}
+
+/// Each of `ids`, in order, checked as [`require`] checks one, in one statement.
+pub async fn require_all(
+    db: &DataApi,
+    caller: &Caller,
+    ids: &[Uuid],
+    needed: Access,
+) -> Result<Vec<Repository>, AppError> {
+    const SQL: &str = concat!(select_repositories!(), " WHERE id = ANY(:ids::uuid[])");
+    let found: Vec<Repository> = db
+        .query(
             SQL,
-            Params::new().bind("user", caller.user_id).bind("id", id),
+            Params::new().bind("user", caller.user_id).bind(
+                "ids",
+                crate::data_api::TextArray(ids.iter().map(Uuid::to_string).collect()),
+            ),
         )
         .await?;
-    let repository = repository.ok_or_else(|| AppError::not_found("No such repository"))?;
-    match (repository.access >= needed, repository.access) {
-        (true, _) => Ok(repository),
-        (false, Access::None) => Err(AppError::forbidden("You have no access to this repository")),
-        (false, _) => Err(AppError::forbidden(
-            "You may read this repository but not change it",
-        )),
-    }
+    ids.iter()
+        .map(|id| {
+            let repository = found
+                .iter()
+                .find(|r| r.id == *id)
+                .ok_or_else(|| AppError::not_found("No such repository"))?;
+            match (repository.access >= needed, repository.access) {
+                (true, _) => Ok(repository.clone()),
+                (false, Access::None) => {
+                    Err(AppError::forbidden("You have no access to this repository"))
+                }
+                (false, _) => Err(AppError::forbidden(
+                    "You may read this repository but not change it",
+                )),
+            }
+        })
+        .collect()
 }
