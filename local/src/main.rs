@@ -9,6 +9,7 @@ const USAGE: &str = "usage:
   studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--front-door-port N]
             [--bedrock-port N] [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
   studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack
+  (the verbs below also take --state-dir DIR: the running stack's, default .local/state)
   studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
   studio search <query> [--repo NAME] [--as EMAIL]
   studio items [--repo NAME] [--as EMAIL]
@@ -95,7 +96,7 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
 
 /// `ingest`, `search` and `items`, as the seeded user `--as` (staff by default).
 async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
-    let options = Options::for_checkout(&checkout_root()?);
+    let mut options = Options::for_checkout(&checkout_root()?);
     let (mut repository, mut email, mut rest, mut model) = (
         "Inbox".to_owned(),
         "staff@example.com".to_owned(),
@@ -116,6 +117,9 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
                 inputs.push(args.next().context("--input takes key=value")?)
             }
             "--as" => email = args.next().context("--as needs an e-mail")?,
+            "--state-dir" => {
+                options.state_dir = args.next().context("--state-dir needs a value")?.into()
+            }
             _ => rest.push(arg),
         }
     }

@@ -19,6 +19,7 @@ mod file_processor;
 mod function_fixtures;
 mod hostile;
 mod ingest;
+mod ingest_cli;
 mod knowledge;
 mod migrations;
 mod nothing_lost;

@@ -94,6 +94,30 @@ impl ApiClient {
         created["data"].clone()
     }
 
+    /// Creates file items for `(name, size)`, 100 per request as `studio ingest` does; one
+    /// entry (item and upload) per file, in order.
+    pub async fn create_files(&self, repository: &str, files: &[(String, usize)]) -> Vec<Value> {
+        let mut entries = Vec::with_capacity(files.len());
+        for batch in files.chunks(100) {
+            let items: Vec<Value> = batch
+                .iter()
+                .map(|(name, size)| json!({"type": "file", "fileName": name, "sizeBytes": (*size).max(1)}))
+                .collect();
+            let (status, created) = self
+                .post(
+                    &format!("/repositories/{repository}/items"),
+                    json!({ "items": items }),
+                )
+                .await;
+            assert_eq!(status, 200, "{created}");
+            for entry in created["data"]["items"].as_array().unwrap() {
+                assert!(entry.get("error").is_none(), "{entry}");
+                entries.push(entry.clone());
+            }
+        }
+        entries
+    }
+
     /// Creates a file item, uploads `bytes` to its presigned URL, returns the item id.
     pub async fn upload(&self, repository: &str, name: &str, bytes: &[u8]) -> String {
         let created = self.create_file(repository, name, bytes.len()).await;

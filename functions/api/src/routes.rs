@@ -43,7 +43,7 @@ pub async fn dispatch(
             to_value(items::list(db, caller, uuid(id)?, limit, offset).await?)
         }
         ("POST", ["repositories", id, "items"]) => {
-            create_item(request, caller, deps, uuid(id)?).await
+            create_items(request, caller, deps, uuid(id)?).await
         }
         ("GET", ["repositories", id, "search"]) => {
             let query = request
@@ -119,21 +119,50 @@ pub async fn dispatch(
     }
 }
 
-async fn create_item(
+/// `POST /repositories/{id}/items`: one item (`{"type": ...}`), or up to 100 at once
+/// (`{"items": [...]}`, added in one statement; each entry says how to upload it, or why it
+/// will not progress).
+async fn create_items(
     request: &Request,
     caller: &Caller,
     deps: &Deps,
     repository: Uuid,
 ) -> Result<Value, AppError> {
-    let new: NewItem = body(request)?;
+    let mut value: Value = body(request)?;
+    if let Some(batch) = value.get_mut("items").map(Value::take) {
+        let new: Vec<NewItem> = parsed(batch)?;
+        let created = items::create_many(&deps.db, caller, repository, &new).await?;
+        let mut entries = Vec::with_capacity(created.len());
+        for (created, new) in created.into_iter().zip(&new) {
+            let started = match created {
+                Ok(item) => start_item(deps, item, new).await,
+                Err(refused) => Err(refused),
+            };
+            entries.push(started.unwrap_or_else(|error| {
+                json!({ "error": { "code": error.code.as_str(), "message": error.message } })
+            }));
+        }
+        return Ok(json!({ "items": entries }));
+    }
+    let new: NewItem = parsed(value)?;
     let item = items::create(&deps.db, caller, repository, &new).await?;
-    let stored = match &new {
-        NewItem::File { content_type, .. } => {
-            let url = deps
-                .store
-                .presign_put(&item.source, content_type.as_deref(), UPLOAD_EXPIRY)
-                .await;
-            url.map(|url| {
+    start_item(deps, item, &new).await
+}
+
+fn parsed<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
+    serde_json::from_value(value)
+        .map_err(|e| AppError::validation(format!("The request body is not valid: {e}")))
+}
+
+/// Sets a new item going: a presigned upload for a file, the text stored, the URL queued.
+/// When that fails the item is marked failed with the reason, and the error returned.
+async fn start_item(deps: &Deps, item: items::Item, new: &NewItem) -> Result<Value, AppError> {
+    let stored = match new {
+        NewItem::File { content_type, .. } => deps
+            .store
+            .presign_put(&item.source, content_type.as_deref(), UPLOAD_EXPIRY)
+            .await
+            .map(|url| {
                 json!({
                     "item": item,
                     "upload": {
@@ -143,8 +172,7 @@ async fn create_item(
                         "expiresInSeconds": UPLOAD_EXPIRY.as_secs(),
                     }
                 })
-            })
-        }
+            }),
         NewItem::Text { text, .. } => deps
             .store
             .put(

@@ -130,6 +130,9 @@ macro_rules! item_columns {
     };
 }
 
+/// At most this many items are added by one request.
+pub const MAX_BATCH: usize = 100;
+
 /// Adds an item as `pending`. For files the caller then uploads to the item's object key.
 pub async fn create(
     db: &DataApi,
@@ -137,41 +140,96 @@ pub async fn create(
     repository_id: Uuid,
     new: &NewItem,
 ) -> Result<Item, AppError> {
-    repositories::require(db, caller, repository_id, Access::Write).await?;
-    let id = Uuid::new_v4();
-    let (name, source) = new.name_and_source(repository_id, id)?;
-    let (kind, content_type, size) = match new {
-        NewItem::File {
-            content_type,
-            size_bytes,
-            ..
-        } => ("file", content_type.as_deref(), Some(*size_bytes)),
-        NewItem::Text { text, .. } => (
-            "text",
-            Some("text/plain; charset=utf-8"),
-            Some(text.len() as i64),
-        ),
-        NewItem::Url { .. } => ("url", None, None),
-    };
-    const INSERT: &str = concat!(
-        "INSERT INTO repository_items (id, repository_id, type, name, source, content_type, size_bytes, uploaded_by)
-         VALUES (:id, :repository, :kind, :name, :source, :content_type, :size, :user) RETURNING ",
-        item_columns!()
-    );
-    Ok(db
-        .query_one(
-            INSERT,
-            Params::new()
-                .bind("id", id)
-                .bind("repository", repository_id)
-                .bind("kind", kind)
-                .bind("name", name)
-                .bind("source", source)
-                .bind("content_type", content_type)
-                .bind("size", size)
-                .bind("user", caller.user_id),
+    let mut created = create_many(db, caller, repository_id, std::slice::from_ref(new)).await?;
+    created.remove(0)
+}
+
+/// Adds the valid items of `new` as `pending`, in one statement that also checks the caller
+/// may write to the repository (a refusal then reads the repository again to say why). The
+/// result has one entry per item, in order: the item, or why it was not added.
+pub async fn create_many(
+    db: &DataApi,
+    caller: &Caller,
+    repository_id: Uuid,
+    new: &[NewItem],
+) -> Result<Vec<Result<Item, AppError>>, AppError> {
+    if new.is_empty() || new.len() > MAX_BATCH {
+        return Err(AppError::validation(format!(
+            "Add 1 to {MAX_BATCH} items at a time (this request has {})",
+            new.len()
+        )));
+    }
+    let mut planned: Vec<Result<Uuid, AppError>> = Vec::with_capacity(new.len());
+    let mut rows = Vec::with_capacity(new.len());
+    for item in new {
+        let id = Uuid::new_v4();
+        let (name, source) = match item.name_and_source(repository_id, id) {
+            Ok(checked) => checked,
+            Err(error) => {
+                planned.push(Err(error));
+                continue;
+            }
+        };
+        let (kind, content_type, size) = match item {
+            NewItem::File {
+                content_type,
+                size_bytes,
+                ..
+            } => ("file", content_type.as_deref(), Some(*size_bytes)),
+            NewItem::Text { text, .. } => (
+                "text",
+                Some("text/plain; charset=utf-8"),
+                Some(text.len() as i64),
+            ),
+            NewItem::Url { .. } => ("url", None, None),
+        };
+        planned.push(Ok(id));
+        rows.push(serde_json::json!({
+            "id": id, "kind": kind, "name": name, "source": source,
+            "content_type": content_type, "size_bytes": size,
+        }));
+    }
+    static INSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "INSERT INTO repository_items (id, repository_id, type, name, source, content_type, size_bytes, uploaded_by)
+             SELECT r.id, :repository, r.kind, r.name, r.source, r.content_type, r.size_bytes, :user
+             FROM jsonb_to_recordset(:rows::jsonb)
+                  AS r(id uuid, kind text, name text, source text, content_type text, size_bytes bigint)
+             WHERE EXISTS ({})
+             RETURNING {}",
+            repositories::WRITABLE,
+            item_columns!()
         )
-        .await?)
+    });
+    let created: Vec<Item> = if rows.is_empty() {
+        Vec::new()
+    } else {
+        db.query(
+            &INSERT,
+            Params::new()
+                .bind("repository", repository_id)
+                .bind("user", caller.user_id)
+                .bind("rows", serde_json::Value::Array(rows)),
+        )
+        .await?
+    };
+    if created.is_empty() {
+        // Refused (or nothing valid to add): say "forbidden" first to a caller who may not
+        // write here.
+        repositories::require(db, caller, repository_id, Access::Write).await?;
+    }
+    let mut created: std::collections::HashMap<Uuid, Item> =
+        created.into_iter().map(|item| (item.id, item)).collect();
+    Ok(planned
+        .into_iter()
+        .map(|planned| {
+            planned.and_then(|id| {
+                created
+                    .remove(&id)
+                    .ok_or_else(|| AppError::internal("The item was not added; try again"))
+            })
+        })
+        .collect())
 }
 
 /// The item, whoever asks: callers check access before returning it.

@@ -85,6 +85,13 @@ macro_rules! select_repositories {
     };
 }
 
+/// A row when the caller (`:user`) may write to the repository `:repository`: for
+/// statements that check access and change the repository's content at once.
+pub(crate) const WRITABLE: &str = concat!(
+    select_repositories!(),
+    " WHERE id = :repository AND access = 'write'"
+);
+
 /// Creates a repository in the caller's team (or the named one, if the caller is in it).
 pub async fn create(
     db: &DataApi,
