@@ -328,9 +328,12 @@ async fn current_items(
 #[allow(clippy::print_stdout)]
 pub async fn search(api: &Api, repository: &str, query: &str) -> anyhow::Result<()> {
     let repository = api.repository(repository, false).await?;
+    // The query string as a form encodes it (`&`, `#`, `+` and non-ASCII text included).
+    let mut url = reqwest::Url::parse("http://query.invalid/")?;
+    url.query_pairs_mut().append_pair("q", query);
     let path = format!(
-        "/repositories/{repository}/search?q={}",
-        query.replace(' ', "+")
+        "/repositories/{repository}/search?{}",
+        url.query().unwrap_or_default()
     );
     let hits = api.call(reqwest::Method::GET, &path, None).await?;
     for (rank, hit) in hits.as_array().into_iter().flatten().enumerate() {
