@@ -169,7 +169,7 @@ pub async fn start(
     let bound = listener.local_addr()?;
     let app = router(key, routes);
     let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, app).await {
+        if let Err(error) = crate::net::serve(listener, app).await {
             tracing::error!(%error, "Front door stopped");
         }
     });

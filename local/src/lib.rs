@@ -10,6 +10,7 @@ pub mod front_door;
 pub mod mailbox;
 pub mod mock_providers;
 pub mod mock_search;
+pub mod net;
 pub mod runner;
 pub mod runtime_api;
 pub mod stack;

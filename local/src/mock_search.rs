@@ -58,7 +58,7 @@ impl MockSearch {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = crate::net::serve(listener, app).await {
                 tracing::error!(error = %error, "The mock search server stopped");
             }
         });

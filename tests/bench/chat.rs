@@ -21,10 +21,25 @@ const SAMPLES: usize = 200;
 struct Timing {
     first: Duration,
     total: Duration,
+    /// chat-stream's own account of its checks (`Server-Timing`: sign-in, prepare), ms.
+    checks: Option<(f64, f64)>,
+}
+
+/// `signin;dur=0.84, prepare;dur=0.12` -> (0.84, 0.12).
+fn server_timing(response: &reqwest::Response) -> Option<(f64, f64)> {
+    let header = response.headers().get("server-timing")?.to_str().ok()?;
+    let dur = |name: &str| -> Option<f64> {
+        header.split(',').find_map(|part| {
+            let (metric, dur) = part.trim().split_once(";dur=")?;
+            (metric == name).then(|| dur.parse().ok()).flatten()
+        })
+    };
+    Some((dur("signin")?, dur("prepare")?))
 }
 
 /// Reads an SSE response until its end; the first frame carrying text marks the first byte.
 async fn read(mut response: reqwest::Response, started: Instant, text_marker: &str) -> Timing {
+    let checks = server_timing(&response);
     let mut first = None;
     while let Some(chunk) = response.chunk().await.unwrap() {
         if first.is_none() && String::from_utf8_lossy(&chunk).contains(text_marker) {
@@ -34,6 +49,7 @@ async fn read(mut response: reqwest::Response, started: Instant, text_marker: &s
     Timing {
         first: first.unwrap_or_else(|| started.elapsed()),
         total: started.elapsed(),
+        checks,
     }
 }
 
@@ -48,7 +64,8 @@ async fn direct(http: &reqwest::Client, mock: &MockProviders) -> Timing {
         .send()
         .await
         .unwrap();
-    read(response, started, "\"content\"").await
+    // The first frame with text (the role frame before it carries `"content":""`).
+    read(response, started, "\"content\":\"w").await
 }
 
 async fn studio(
@@ -171,7 +188,11 @@ async fn main() {
                 .iter()
                 .map(|t| t.total.as_secs_f64() * 1e3)
                 .collect();
+            let mut signin: Vec<f64> = timings.iter().filter_map(|t| t.checks.map(|c| c.0)).collect();
+            let mut prepare: Vec<f64> = timings.iter().filter_map(|t| t.checks.map(|c| c.1)).collect();
             let row = json!({
+                "signinMs": {"p50": percentile(&mut signin, 0.5), "p99": percentile(&mut signin, 0.99)},
+                "prepareMs": {"p50": percentile(&mut prepare, 0.5), "p99": percentile(&mut prepare, 0.99)},
                 "concurrency": concurrency, "persistence": persist, "rag": rag, "samples": samples,
                 "ttfbMs": {"p50": percentile(&mut first, 0.5), "p99": percentile(&mut first, 0.99)},
                 "directTtfbMs": {"p50": percentile(&mut base_first, 0.5), "p99": percentile(&mut base_first, 0.99)},
@@ -196,12 +217,12 @@ async fn main() {
     )
     .unwrap();
     let mut md = String::from(
-        "| concurrency | persistence | RAG | TTFB p50 / p99 (ms) | TTFB overhead p50 / p99 (ms) | per-chunk overhead p50 / p99 (ms) |\n|---|---|---|---|---|---|\n",
+        "| concurrency | persistence | RAG | TTFB p50 / p99 (ms) | TTFB overhead p50 / p99 (ms) | of which sign-in + limit p50 / p99 (ms) | of which prepare p50 / p99 (ms) | per-chunk overhead p50 / p99 (ms) |\n|---|---|---|---|---|---|---|---|\n",
     );
     for row in &rows {
         let f = |v: &Value| format!("{:.2}", v.as_f64().unwrap());
         md.push_str(&format!(
-            "| {} | {} | {} | {} / {} | {} / {} | {} / {} |\n",
+            "| {} | {} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} |\n",
             row["concurrency"],
             if row["persistence"] == true {
                 "on"
@@ -213,6 +234,10 @@ async fn main() {
             f(&row["ttfbMs"]["p99"]),
             f(&row["ttfbOverheadMs"]["p50"]),
             f(&row["ttfbOverheadMs"]["p99"]),
+            f(&row["signinMs"]["p50"]),
+            f(&row["signinMs"]["p99"]),
+            f(&row["prepareMs"]["p50"]),
+            f(&row["prepareMs"]["p99"]),
             f(&row["perChunkOverheadMs"]["p50"]),
             f(&row["perChunkOverheadMs"]["p99"]),
         ));

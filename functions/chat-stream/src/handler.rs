@@ -2,6 +2,7 @@
 //! pass, the answer streams.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use lambda_http::{Request, RequestExt, Response};
 use lambda_runtime::streaming::Body;
@@ -122,8 +123,22 @@ async fn route(
 ) -> Result<Response<Body>, AppError> {
     // Every route here is a prompt: counted against the caller's hourly limit as the caller
     // signs in (one round trip).
+    let started = Instant::now();
     let (caller, _) =
         rate_limit::sign_in_for_prompt(&deps.db, &deps.settings, &http::claims(request)?).await?;
+    let signed_in = started.elapsed();
+    // `Server-Timing`: what the checks before the stream cost (browsers' dev tools show it).
+    let timing = || {
+        let total = started.elapsed();
+        (
+            "server-timing",
+            format!(
+                "signin;dur={:.2}, prepare;dur={:.2}",
+                signed_in.as_secs_f64() * 1e3,
+                (total - signed_in).as_secs_f64() * 1e3
+            ),
+        )
+    };
     match (
         request.method().as_str(),
         request.raw_http_path().trim_end_matches('/'),
@@ -143,6 +158,7 @@ async fn route(
             let mut headers = vec![
                 sse::protocol_header(),
                 ("x-request-id", request_id.to_owned()),
+                timing(),
             ];
             if is_new {
                 headers.push(("x-conversation-id", chat.conversation_id.to_string()));
@@ -169,6 +185,7 @@ async fn route(
             let headers = [
                 sse::protocol_header(),
                 ("x-request-id", request_id.to_owned()),
+                timing(),
             ];
             sse::response(&headers, chunks, sse::ui_message_stream(), sse::UI_DONE)
                 .map_err(|e| AppError::internal(e.to_string()))
@@ -195,7 +212,7 @@ async fn route(
             );
             if stream {
                 let mut encoder = openai_compat::ChunkEncoder::new(&model, include_usage);
-                let headers = [("x-request-id", request_id.to_owned())];
+                let headers = [("x-request-id", request_id.to_owned()), timing()];
                 sse::response(
                     &headers,
                     chunks,

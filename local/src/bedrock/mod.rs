@@ -143,7 +143,7 @@ impl BedrockServer {
         let state = Arc::new(AppState::default());
         let app = router(Arc::clone(&state));
         let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = crate::net::serve(listener, app).await {
                 tracing::error!(%error, "Bedrock server stopped");
             }
         });

@@ -105,7 +105,7 @@ impl DataApiServer {
         });
         let app = router(Arc::clone(&state));
         let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = crate::net::serve(listener, app).await {
                 tracing::error!(%error, "Data API server stopped");
             }
             reaper.abort();

@@ -333,7 +333,7 @@ impl MockProviders {
         let mock = Mock::default();
         let app = router(mock.clone());
         let task = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = crate::net::serve(listener, app).await {
                 tracing::error!(%error, "Mock provider server stopped");
             }
         });

@@ -133,7 +133,7 @@ impl RuntimeApi {
             .route(&format!("{PREFIX}/init/error"), post(init_error))
             .with_state(Arc::clone(&shared));
         let server = tokio::spawn(async move {
-            if let Err(error) = axum::serve(listener, app).await {
+            if let Err(error) = crate::net::serve(listener, app).await {
                 tracing::error!(%error, "The Runtime API server stopped");
             }
         });
