@@ -24,6 +24,7 @@ mod migrations;
 mod nothing_lost;
 mod notifications;
 mod ocr;
+mod personas;
 mod rate_limit;
 mod runtime_api;
 mod schedules;
