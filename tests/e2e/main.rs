@@ -7,6 +7,7 @@ mod bedrock_chat;
 mod bedrock_embeddings;
 mod chat_access;
 mod chat_providers;
+mod compare;
 mod data_api_faults;
 mod data_api_types;
 mod data_api_wire;
