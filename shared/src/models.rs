@@ -280,7 +280,7 @@ pub struct ModelChanges {
     pub fallback_model_id: Option<Option<Uuid>>,
 }
 
-mod double_option {
+pub(crate) mod double_option {
     use serde::{Deserialize, Deserializer};
 
     pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>

@@ -181,3 +181,94 @@ impl ApiClient {
         (status, body["data"].clone())
     }
 }
+
+/// The running stack's own database, through its Data API server (for setting up what
+/// the API has no route for, such as teams).
+pub fn stack_db() -> shared::data_api::DataApi {
+    studio_local::stack::data_api_client(
+        &env("AWS_ENDPOINT_URL_RDS_DATA"),
+        &env("DATABASE_NAME"),
+        &env("DATABASE_SECRET_ARN"),
+    )
+}
+
+/// A new team in the running stack; returns its id.
+pub async fn new_team() -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    stack_db()
+        .execute(
+            "INSERT INTO teams (id, name) VALUES (:id, :name)",
+            shared::data_api::Params::new()
+                .bind("id", id)
+                .bind("name", format!("Team {id}")),
+        )
+        .await
+        .unwrap();
+    id
+}
+
+/// A user who has never signed in before, with the studio role `role`, in `team`: their
+/// own prompt count and nobody else's conversations, so tests sharing the stack do not
+/// disturb one another.
+pub async fn new_member(role: &str, team: uuid::Uuid) -> ApiClient {
+    let who = uuid::Uuid::new_v4().simple().to_string();
+    let sub = format!("{role}-{who}");
+    let user = ApiClient::for_user(&sub, &format!("{sub}@example.org"));
+    // The first request signs the user in, creating them.
+    let (status, body) = user.get("/conversations").await;
+    assert_eq!(status, 200, "{body}");
+    let db = stack_db();
+    let params = || {
+        shared::data_api::Params::new()
+            .bind("sub", sub.as_str())
+            .bind("role", role)
+            .bind("team", team)
+    };
+    db.execute(
+        "INSERT INTO user_roles (user_id, role_id)
+         SELECT u.id, r.id FROM users u, roles r WHERE u.cognito_sub = :sub AND r.name = :role",
+        params(),
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO team_members (team_id, user_id) SELECT :team, id FROM users WHERE cognito_sub = :sub",
+        params(),
+    )
+    .await
+    .unwrap();
+    user
+}
+
+/// The parts of a UI message stream (`data: {...}` frames), in order, without `[DONE]`.
+pub fn ui_chunks(stream: &str) -> Vec<Value> {
+    stream
+        .split("\n\n")
+        .filter_map(|frame| frame.trim().strip_prefix("data: "))
+        .filter_map(|data| serde_json::from_str::<Value>(data).ok())
+        .collect()
+}
+
+/// A streaming `POST` (`/chat`, `/compare`): the status, the `x-conversation-id` header,
+/// and the whole body as text.
+pub async fn post_stream(
+    user: &ApiClient,
+    path: &str,
+    body: &Value,
+) -> (u16, Option<String>, String) {
+    let response = user
+        .http
+        .post(format!("{}{path}", user.base))
+        .bearer_auth(user.token())
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let conversation = response
+        .headers()
+        .get("x-conversation-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    (status, conversation, response.text().await.unwrap())
+}

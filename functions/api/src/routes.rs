@@ -81,6 +81,7 @@ pub async fn dispatch(
         (_, ["conversations", rest @ ..]) => {
             crate::conversations::dispatch(request, caller, db, rest).await
         }
+        (_, ["personas", rest @ ..]) => crate::personas::dispatch(request, caller, db, rest).await,
         (_, ["notifications", rest @ ..]) => {
             crate::notifications::dispatch(request, caller, db, rest).await
         }

@@ -9,6 +9,7 @@ mod http;
 pub mod offline;
 pub mod openai;
 pub mod openai_compat;
+pub mod personas;
 pub mod rag;
 pub mod relay;
 pub mod request;
