@@ -188,8 +188,14 @@ async fn main() {
                 .iter()
                 .map(|t| t.total.as_secs_f64() * 1e3)
                 .collect();
-            let mut signin: Vec<f64> = timings.iter().filter_map(|t| t.checks.map(|c| c.0)).collect();
-            let mut prepare: Vec<f64> = timings.iter().filter_map(|t| t.checks.map(|c| c.1)).collect();
+            let mut signin: Vec<f64> = timings
+                .iter()
+                .filter_map(|t| t.checks.map(|c| c.0))
+                .collect();
+            let mut prepare: Vec<f64> = timings
+                .iter()
+                .filter_map(|t| t.checks.map(|c| c.1))
+                .collect();
             let row = json!({
                 "signinMs": {"p50": percentile(&mut signin, 0.5), "p99": percentile(&mut signin, 0.99)},
                 "prepareMs": {"p50": percentile(&mut prepare, 0.5), "p99": percentile(&mut prepare, 0.99)},

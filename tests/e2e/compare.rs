@@ -206,10 +206,10 @@ async fn two_models_answer_side_by_side_with_their_usage_and_a_ledger_row_each()
 }
 
 #[tokio::test]
-async fn a_student_comparing_with_a_staff_only_model_is_refused_before_any_provider_call() {
-    let (open_mock, staff_mock) = (
+async fn comparing_needs_the_tool_and_both_models_and_a_refusal_calls_no_provider() {
+    let (open_mock, admin_mock) = (
         mock("Open to all.", MockUsage::default()).await,
-        mock("Staff only.", MockUsage::default()).await,
+        mock("Administrators only.", MockUsage::default()).await,
     );
     let open = model(
         "openai_compatible",
@@ -218,43 +218,49 @@ async fn a_student_comparing_with_a_staff_only_model_is_refused_before_any_provi
         &[],
     )
     .await;
-    let staff_only = model(
+    let admin_only = model(
         "openai_compatible",
-        staff_mock.openai_base_url(),
+        admin_mock.openai_base_url(),
         ("0.001", "0.002"),
-        &["staff"],
+        &["administrator"],
     )
     .await;
+    let refused = async |caller: &ApiClient, needle: &str| {
+        let (status, _, refused) = post_stream(
+            caller,
+            "/compare",
+            &json!({"prompt": "Which is better?", "modelIds": [open["id"], admin_only["id"]]}),
+        )
+        .await;
+        assert_eq!(status, 403, "{refused}");
+        let refused: Value = serde_json::from_str(&refused).unwrap();
+        assert_eq!(refused["error"]["code"], "forbidden", "{refused}");
+        assert!(
+            refused["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains(needle),
+            "{refused}"
+        );
+    };
+    // Students' role does not grant model compare at all.
     let student = new_member("student", DEMO_TEAM_ID).await;
-    let (status, _, refused) = post_stream(
-        &student,
-        "/compare",
-        &json!({"prompt": "Which is better?", "modelIds": [open["id"], staff_only["id"]]}),
-    )
-    .await;
-    assert_eq!(status, 403, "{refused}");
-    let refused: Value = serde_json::from_str(&refused).unwrap();
-    assert_eq!(refused["error"]["code"], "forbidden", "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("staff only"),
-        "{refused}"
-    );
-    assert_eq!(open_mock.mock.request_count(), 0);
-    assert_eq!(staff_mock.mock.request_count(), 0);
-
-    // Staff may compare the same two.
+    refused(&student, "model_compare").await;
+    // Staff may compare, but not with a model only administrators may use.
     let staff = new_member("staff", DEMO_TEAM_ID).await;
+    refused(&staff, "administrator only").await;
+    assert_eq!(open_mock.mock.request_count(), 0);
+    assert_eq!(admin_mock.mock.request_count(), 0);
+
+    // An administrator may compare the same two.
     let (status, _, stream) = post_stream(
-        &staff,
+        &admin(),
         "/compare",
-        &json!({"prompt": "Which is better?", "modelIds": [open["id"], staff_only["id"]]}),
+        &json!({"prompt": "Which is better?", "modelIds": [open["id"], admin_only["id"]]}),
     )
     .await;
     assert_eq!(status, 200, "{stream}");
     let chunks = ui_chunks(&stream);
     assert_eq!(text_of(&chunks, "a"), "Open to all.");
-    assert_eq!(text_of(&chunks, "b"), "Staff only.");
+    assert_eq!(text_of(&chunks, "b"), "Administrators only.");
 }

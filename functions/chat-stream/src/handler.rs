@@ -173,6 +173,7 @@ async fn route(
         }
         ("POST", "/compare") => {
             let compare = compare::prepare(
+                &deps.db,
                 deps.models.as_ref(),
                 caller,
                 request.body().as_ref(),

@@ -11,6 +11,7 @@ use super::service::{Ledger, Models, Speaker};
 use super::ui_stream::UiChunk;
 use super::{ChatMessage, ChatRequest, FinishReason};
 use crate::auth::Caller;
+use crate::data_api::DataApi;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -32,12 +33,18 @@ pub struct PreparedCompare {
 }
 
 /// Checks the request and that the caller may use both models.
+/// The tool a role must grant to compare models.
+pub const COMPARE_TOOL: &str = "model_compare";
+
 pub async fn prepare(
+    db: &DataApi,
     models: &dyn Models,
     caller: Caller,
     body: &[u8],
     request_id: String,
 ) -> Result<PreparedCompare, AppError> {
+    // Comparing is a tool of its own (`model_compare`), granted by role.
+    crate::auth::require_tool(db, &caller, COMPARE_TOOL).await?;
     let body: CompareBody = serde_json::from_slice(body)
         .map_err(|e| AppError::validation(format!("The compare request is not valid: {e}")))?;
     if body.model_ids.len() != 2 || body.model_ids[0] == body.model_ids[1] {
