@@ -336,3 +336,35 @@ async fn requests_up_to_the_services_4_mib_are_accepted_and_larger_ones_refused(
         "a request past 4 MiB is refused"
     );
 }
+
+#[tokio::test]
+async fn a_statement_sent_again_reads_fresh_rows_and_follows_a_table_that_changed_shape() {
+    // The server keeps statements prepared per connection: what they return must not be.
+    let t = TestDb::new().await;
+    let table = format!("reshaped_{}", uuid::Uuid::new_v4().simple());
+    let run = async |sql: &str| t.db.execute(sql, Params::new()).await.unwrap();
+    run(&format!("CREATE TABLE {table} (a int)")).await;
+    run(&format!("INSERT INTO {table} VALUES (1)")).await;
+    let select = format!("SELECT * FROM {table} ORDER BY a");
+    let read =
+        async || -> Vec<serde_json::Value> { t.db.query(&select, Params::new()).await.unwrap() };
+    for _ in 0..3 {
+        assert_eq!(read().await, [serde_json::json!({"a": 1})]);
+    }
+    run(&format!("INSERT INTO {table} VALUES (2)")).await;
+    assert_eq!(
+        read().await,
+        [serde_json::json!({"a": 1}), serde_json::json!({"a": 2})]
+    );
+    run(&format!(
+        "ALTER TABLE {table} ADD COLUMN b text DEFAULT 'x'"
+    ))
+    .await;
+    assert_eq!(
+        read().await,
+        [
+            serde_json::json!({"a": 1, "b": "x"}),
+            serde_json::json!({"a": 2, "b": "x"})
+        ]
+    );
+}

@@ -282,14 +282,14 @@ async fn run_execute(state: &AppState, body: &Bytes) -> Result<Value, ApiError> 
         Some(id) => {
             let entry = state.transactions.get(id)?;
             let mut tx = entry.lock().await;
-            let outcome = statement.run(tx.connection.client(), timeout, cancel).await;
+            let outcome = statement.run(&tx.connection, false, timeout, cancel).await;
             tx.failed |= outcome.is_err();
             tx.last_used = std::time::Instant::now();
             outcome?
         }
         None => {
             let connection = state.pool.get(state.database(&request.database)).await?;
-            statement.run(connection.client(), timeout, cancel).await?
+            statement.run(&connection, true, timeout, cancel).await?
         }
     };
     let options = request.result_set_options.unwrap_or_default();
@@ -340,7 +340,7 @@ async fn run_batch(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
         Some(id) => {
             let entry = state.transactions.get(id)?;
             let mut tx = entry.lock().await;
-            let outcome = statement::run_all(tx.connection.client(), &statements, timeout).await;
+            let outcome = statement::run_all(&tx.connection, &statements, timeout).await;
             tx.failed |= outcome.is_err();
             tx.last_used = std::time::Instant::now();
             outcome?
@@ -353,7 +353,7 @@ async fn run_batch(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
                 .batch_execute("BEGIN")
                 .await
                 .map_err(|e| ApiError::from_postgres(&e))?;
-            match statement::run_all(client, &statements, timeout).await {
+            match statement::run_all(&connection, &statements, timeout).await {
                 Ok(results) => {
                     client
                         .batch_execute("COMMIT")

@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex as SyncMutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
-use tokio_postgres::{Client, Config, NoTls};
+use tokio_postgres::types::Type;
+use tokio_postgres::{Client, Config, NoTls, Statement};
 
 use super::errors::{ApiError, Kind};
 
@@ -14,14 +15,26 @@ use super::errors::{ApiError, Kind};
 #[derive(Debug)]
 pub struct Pool {
     config: Config,
-    idle: SyncMutex<HashMap<String, Vec<Client>>>,
+    idle: SyncMutex<HashMap<String, Vec<Connection>>>,
     max_idle: usize,
+}
+
+/// Statements a connection keeps prepared (beyond this the cache starts over).
+const MAX_PREPARED: usize = 256;
+
+/// A PostgreSQL connection and the statements prepared on it, by SQL and parameter types:
+/// a statement the functions send again (most are) skips parsing and planning, as a driver's
+/// statement cache would.
+#[derive(Debug)]
+pub struct Connection {
+    client: Client,
+    prepared: SyncMutex<HashMap<(String, Vec<Type>), Statement>>,
 }
 
 /// A connection on loan; it goes back to the pool when dropped, unless it broke.
 #[derive(Debug)]
 pub struct Pooled {
-    client: Option<Client>,
+    client: Option<Connection>,
     database: String,
     pool: Arc<Pool>,
 }
@@ -31,7 +44,9 @@ impl Pool {
         Arc::new(Self {
             config,
             idle: SyncMutex::new(HashMap::new()),
-            max_idle: 16,
+            // Enough for every function instance of the stack at once (chat-stream alone
+            // runs a pool of them), so a busy moment does not open and close connections.
+            max_idle: 64,
         })
     }
 
@@ -42,8 +57,11 @@ impl Pool {
             .ok()
             .and_then(|mut idle| idle.get_mut(database).and_then(Vec::pop));
         let client = match reused {
-            Some(client) if !client.is_closed() => client,
-            _ => self.connect(database).await?,
+            Some(connection) if !connection.client.is_closed() => connection,
+            _ => Connection {
+                client: self.connect(database).await?,
+                prepared: SyncMutex::new(HashMap::new()),
+            },
         };
         Ok(Pooled {
             client: Some(client),
@@ -83,11 +101,46 @@ impl Pool {
 
 impl Pooled {
     pub fn client(&self) -> &Client {
-        // Only `Drop` takes the client out.
+        &self.connection().client
+    }
+
+    fn connection(&self) -> &Connection {
+        // Only `Drop` takes the connection out.
         self.client
             .as_ref()
             .unwrap_or_else(|| unreachable!("a pooled connection is present until dropped"))
     }
+
+    /// `sql` prepared with `types`, from this connection's cache when it was before.
+    pub async fn prepare(
+        &self,
+        sql: &str,
+        types: &[Type],
+    ) -> Result<Statement, tokio_postgres::Error> {
+        let connection = self.connection();
+        let key = (sql.to_owned(), types.to_vec());
+        if let Some(statement) = lock(&connection.prepared).get(&key) {
+            return Ok(statement.clone());
+        }
+        let statement = connection.client.prepare_typed(sql, types).await?;
+        let mut prepared = lock(&connection.prepared);
+        if prepared.len() >= MAX_PREPARED {
+            prepared.clear();
+        }
+        prepared.insert(key, statement.clone());
+        Ok(statement)
+    }
+
+    /// Forgets a prepared statement (after it failed: the next call prepares it afresh).
+    pub fn forget(&self, sql: &str, types: &[Type]) {
+        lock(&self.connection().prepared).remove(&(sql.to_owned(), types.to_vec()));
+    }
+}
+
+fn lock<T>(mutex: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Drop for Pooled {
@@ -95,7 +148,7 @@ impl Drop for Pooled {
         let Some(client) = self.client.take() else {
             return;
         };
-        if client.is_closed() {
+        if client.client.is_closed() {
             return;
         }
         if let Ok(mut idle) = self.pool.idle.lock() {

@@ -11,6 +11,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::errors::{ApiError, Kind as ErrorKind};
 use super::params::{self, TextParam};
+use super::pool::Pooled;
 use super::values::{Cell, ReturnTypes, Unsupported};
 use super::wire::SqlParameter;
 
@@ -79,32 +80,41 @@ impl Statement {
     }
 
     /// Runs the statement; past `timeout` it is cancelled in PostgreSQL and reported as timed out.
+    /// `alone`: not part of a transaction (a failed statement may be run again).
     pub async fn run(
         &self,
-        client: &Client,
+        connection: &Pooled,
+        alone: bool,
         timeout: Duration,
         cancel_on_timeout: bool,
     ) -> Result<Outcome, ApiError> {
+        let client = connection.client();
         let work = async {
-            let prepared = client
-                .prepare_typed(&self.sql, &self.types)
+            let prepared = connection
+                .prepare(&self.sql, &self.types)
                 .await
                 .map_err(|e| ApiError::from_postgres(&e))?;
-            let params = self.values.iter().map(|v| v as &dyn ToSql);
-            let stream = client
-                .query_raw(&prepared, params)
-                .await
-                .map_err(|e| ApiError::from_postgres(&e))?;
-            let mut stream = pin!(stream);
-            let mut rows = Vec::new();
-            while let Some(row) = stream.next().await {
-                let row = row.map_err(|e| ApiError::from_postgres(&e))?;
-                let cells = (0..row.len())
-                    .map(|i| row.try_get::<_, Cell>(i).map_err(decode_error))
-                    .collect::<Result<Vec<_>, _>>()?;
-                rows.push(cells);
-            }
-            let affected = stream.rows_affected().unwrap_or(0);
+            let (prepared, (rows, affected)) = match self.rows(client, &prepared).await {
+                Ok(read) => (prepared, read),
+                Err(error) => {
+                    // A failed statement is prepared afresh next time. When its cached plan
+                    // went stale (a table it reads changed shape) it is retried at once,
+                    // unless a transaction, which the failure aborted, holds it.
+                    connection.forget(&self.sql, &self.types);
+                    let stale = error
+                        .message
+                        .contains("cached plan must not change result type");
+                    if !(stale && alone) {
+                        return Err(error);
+                    }
+                    let prepared = connection
+                        .prepare(&self.sql, &self.types)
+                        .await
+                        .map_err(|e| ApiError::from_postgres(&e))?;
+                    let read = self.rows(client, &prepared).await?;
+                    (prepared, read)
+                }
+            };
             let columns = prepared
                 .columns()
                 .iter()
@@ -133,6 +143,30 @@ impl Statement {
     }
 }
 
+impl Statement {
+    async fn rows(
+        &self,
+        client: &Client,
+        prepared: &tokio_postgres::Statement,
+    ) -> Result<(Vec<Vec<Cell>>, u64), ApiError> {
+        let params = self.values.iter().map(|v| v as &dyn ToSql);
+        let stream = client
+            .query_raw(prepared, params)
+            .await
+            .map_err(|e| ApiError::from_postgres(&e))?;
+        let mut stream = pin!(stream);
+        let mut rows = Vec::new();
+        while let Some(row) = stream.next().await {
+            let row = row.map_err(|e| ApiError::from_postgres(&e))?;
+            let cells = (0..row.len())
+                .map(|i| row.try_get::<_, Cell>(i).map_err(decode_error))
+                .collect::<Result<Vec<_>, _>>()?;
+            rows.push(cells);
+        }
+        Ok((rows, stream.rows_affected().unwrap_or(0)))
+    }
+}
+
 fn timed_out(timeout: Duration) -> ApiError {
     ApiError::new(
         ErrorKind::StatementTimeout,
@@ -142,13 +176,13 @@ fn timed_out(timeout: Duration) -> ApiError {
 
 /// Runs each statement in order on one connection, stopping at the first failure.
 pub async fn run_all(
-    client: &Client,
+    connection: &Pooled,
     statements: &[Statement],
     timeout: Duration,
 ) -> Result<Vec<Outcome>, ApiError> {
     let mut outcomes = Vec::with_capacity(statements.len());
     for statement in statements {
-        outcomes.push(statement.run(client, timeout, true).await?);
+        outcomes.push(statement.run(connection, false, timeout, true).await?);
     }
     Ok(outcomes)
 }
