@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 use studio_local::mock_providers::{MockProviders, Script};
-use studio_tests::http::{ApiClient, env};
+use studio_tests::http::{ApiClient, env, post_stream};
 
 fn chat_body(model: &str, repositories: &[&str]) -> Value {
     json!({
@@ -15,20 +15,10 @@ fn chat_body(model: &str, repositories: &[&str]) -> Value {
     })
 }
 
+/// Posts a chat turn: status, body, conversation id.
 async fn stream(user: &ApiClient, body: Value) -> (u16, String, Option<String>) {
-    let response = reqwest::Client::new()
-        .post(format!("{}/chat", env("STUDIO_API_URL")))
-        .bearer_auth(user.token())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let conversation = response
-        .headers()
-        .get("x-conversation-id")
-        .map(|v| v.to_str().unwrap().to_owned());
-    (status, response.text().await.unwrap(), conversation)
+    let (status, conversation, body) = post_stream(user, "/chat", &body).await;
+    (status, body, conversation)
 }
 
 #[tokio::test]

@@ -1,13 +1,13 @@
 //! Conversation routes: list, read messages, rename or archive, delete (the owner only).
 
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 use serde_json::Value;
 use shared::AppError;
 use shared::auth::Caller;
 use shared::chat::conversations::{self, Change};
 use shared::data_api::DataApi;
 
-use crate::routes::{body, to_value, uuid};
+use crate::routes::{body, query_flag, to_value, uuid};
 
 pub async fn dispatch(
     request: &Request,
@@ -17,11 +17,7 @@ pub async fn dispatch(
 ) -> Result<Value, AppError> {
     match (request.method().as_str(), path) {
         ("GET", []) => {
-            let archived = request
-                .query_string_parameters_ref()
-                .and_then(|q| q.first("archived"))
-                .is_some_and(|v| v == "true");
-            to_value(conversations::list(db, caller, archived).await?)
+            to_value(conversations::list(db, caller, query_flag(request, "archived")).await?)
         }
         ("GET", [id]) => to_value(conversations::require_own(db, caller, uuid(id)?).await?),
         ("GET", [id, "messages"]) => {

@@ -1,14 +1,14 @@
 //! Persona routes: create in a team, list the caller's teams' personas, read, change and
 //! delete (archived instead when conversations name it).
 
-use lambda_http::{Request, RequestExt};
+use lambda_http::Request;
 use serde_json::Value;
 use shared::AppError;
 use shared::auth::Caller;
 use shared::chat::personas::{self, NewPersona, PersonaChanges};
 use shared::data_api::DataApi;
 
-use crate::routes::{body, to_value, uuid};
+use crate::routes::{body, query_flag, to_value, uuid};
 
 pub async fn dispatch(
     request: &Request,
@@ -17,13 +17,7 @@ pub async fn dispatch(
     path: &[&str],
 ) -> Result<Value, AppError> {
     match (request.method().as_str(), path) {
-        ("GET", []) => {
-            let archived = request
-                .query_string_parameters_ref()
-                .and_then(|q| q.first("archived"))
-                .is_some_and(|v| v == "true");
-            to_value(personas::list(db, caller, archived).await?)
-        }
+        ("GET", []) => to_value(personas::list(db, caller, query_flag(request, "archived")).await?),
         ("POST", []) => {
             let new: NewPersona = body(request)?;
             to_value(personas::create(db, caller, &new).await?)

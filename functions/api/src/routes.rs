@@ -223,6 +223,14 @@ pub(crate) fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError
     })
 }
 
+/// Whether the query string sets `name=true`.
+pub(crate) fn query_flag(request: &Request, name: &str) -> bool {
+    request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+        .is_some_and(|v| v == "true")
+}
+
 pub(crate) fn query_int(request: &Request, name: &str, default: i64) -> Result<i64, AppError> {
     match request
         .query_string_parameters_ref()
