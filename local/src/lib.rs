@@ -5,6 +5,7 @@
 pub mod bedrock;
 pub mod cli;
 pub mod cli_assistants;
+pub mod cli_ingest;
 pub mod data_api;
 pub mod front_door;
 pub mod mailbox;

@@ -128,7 +128,7 @@ async fn people(verb: &str, args: Vec<String>) -> anyhow::Result<()> {
         "ingest" => {
             anyhow::ensure!(!rest.is_empty(), "{USAGE}");
             let paths: Vec<PathBuf> = rest.into_iter().map(PathBuf::from).collect();
-            let all_done = studio_local::cli::ingest(&api, &repository, &paths).await?;
+            let all_done = studio_local::cli_ingest::ingest(&api, &repository, &paths).await?;
             anyhow::ensure!(
                 all_done,
                 "some files did not complete (see the reasons above)"
