@@ -46,10 +46,8 @@ pub async fn sign_in_for_prompt(
 ) -> Result<(Caller, Allowance), AppError> {
     #[derive(Deserialize)]
     struct SignedIn {
-        user_id: Uuid,
-        email: String,
-        roles: Vec<String>,
-        teams: Vec<Uuid>,
+        #[serde(flatten)]
+        caller: Caller,
         #[serde(flatten)]
         counted: Counted,
     }
@@ -75,14 +73,8 @@ pub async fn sign_in_for_prompt(
         let allowance = take(db, caller.user_id, PROMPTS, limit).await?;
         return Ok((caller, allowance));
     };
-    let allowance = judge(signed_in.user_id, PROMPTS, limit, &signed_in.counted)?;
-    let caller = Caller {
-        user_id: signed_in.user_id,
-        email: signed_in.email,
-        roles: signed_in.roles,
-        teams: signed_in.teams,
-    };
-    Ok((caller, allowance))
+    let allowance = judge(signed_in.caller.user_id, PROMPTS, limit, &signed_in.counted)?;
+    Ok((signed_in.caller, allowance))
 }
 
 /// The bucket prompts are counted in.

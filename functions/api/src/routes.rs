@@ -5,10 +5,10 @@ use std::time::Duration;
 use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use shared::AppError;
 use shared::auth::Caller;
 use shared::knowledge::{Access, NewItem, NewRepository, items, repositories};
 use shared::search::{self, Mode};
-use shared::{AppError, ErrorCode};
 use uuid::Uuid;
 
 use crate::handler::Deps;
@@ -151,8 +151,11 @@ async fn create_items(
 }
 
 fn parsed<T: DeserializeOwned>(value: Value) -> Result<T, AppError> {
-    serde_json::from_value(value)
-        .map_err(|e| AppError::validation(format!("The request body is not valid: {e}")))
+    serde_json::from_value(value).map_err(invalid_body)
+}
+
+fn invalid_body(error: serde_json::Error) -> AppError {
+    AppError::validation(format!("The request body is not valid: {error}"))
 }
 
 /// Sets a new item going: a presigned upload for a file, the text stored, the URL queued.
@@ -215,12 +218,7 @@ pub(crate) fn body<T: DeserializeOwned>(request: &Request) -> Result<T, AppError
     if bytes.is_empty() {
         return Err(AppError::validation("The request needs a JSON body"));
     }
-    serde_json::from_slice(bytes).map_err(|e| {
-        AppError::new(
-            ErrorCode::Validation,
-            format!("The request body is not valid: {e}"),
-        )
-    })
+    serde_json::from_slice(bytes).map_err(invalid_body)
 }
 
 /// Whether the query string sets `name=true`.
