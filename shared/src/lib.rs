@@ -6,6 +6,7 @@ pub mod action_state;
 pub mod adapters;
 pub mod assistant;
 pub mod auth;
+pub mod cache;
 pub mod chain;
 pub mod chat;
 pub mod chunk;

@@ -316,18 +316,36 @@ async fn a_value_changed_elsewhere_is_seen_once_the_cache_expires() {
         10
     );
 
-    // Another process changes it: this one keeps its reading for the TTL...
+    // Another process changes it: this one keeps its reading...
     write("20").await;
-    elapsed.store(299, Ordering::SeqCst);
+    elapsed.store(239, Ordering::SeqCst);
     assert_eq!(
         settings.parsed("chat.prompts_per_hour", 60).await.unwrap(),
         10
     );
-    // ...and reads again after it.
-    elapsed.store(300, Ordering::SeqCst);
+    // ...and in the last fifth of the TTL still answers at once with it, while it reads the
+    // table again behind that answer; the reads after that see the change.
+    elapsed.store(240, Ordering::SeqCst);
     assert_eq!(
         settings.parsed("chat.prompts_per_hour", 60).await.unwrap(),
-        20
+        10
+    );
+    let mut seen = 10;
+    for _ in 0..100 {
+        seen = settings.parsed("chat.prompts_per_hour", 60).await.unwrap();
+        if seen == 20 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(seen, 20, "the background read was kept");
+
+    // Unread for a whole TTL, a reading is not served: the read waits for the table.
+    write("30").await;
+    elapsed.store(240 + 300, Ordering::SeqCst);
+    assert_eq!(
+        settings.parsed("chat.prompts_per_hour", 60).await.unwrap(),
+        30
     );
 
     // A value that does not parse falls back to the default instead of failing.

@@ -1,12 +1,13 @@
 //! The catalogue as a process keeps it: every model in memory, found by id or name, with
 //! its fallback chain, without a database round trip on the hot path.
 
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use uuid::Uuid;
 
 use super::{AiModel, COLUMNS};
+use crate::cache::Kept;
 use crate::data_api::{DataApi, Params};
 use crate::error::{AppError, ErrorCode};
 
@@ -17,13 +18,13 @@ const MAX_FALLBACKS: usize = 3;
 const DEFAULT_CATALOGUE_TTL: Duration = Duration::from_secs(60);
 
 /// The catalogue as one process sees it: every `ai_models` row, read in one statement and
-/// kept for a minute, so a chat turn finds its model and fallbacks without a database round
-/// trip. A model that is not in the copy reloads it once (a model created a moment ago is
-/// found at once); a change to an existing model reaches a warm process within the TTL.
+/// kept for a minute (refreshed ahead of expiry, see [`Kept`]), so a chat turn finds its
+/// model and fallbacks without a database round trip. A model that is not in the copy
+/// reloads it once (a model created a moment ago is found at once); a change to an
+/// existing model reaches a warm process within the TTL.
 pub struct Catalogue {
     db: DataApi,
-    ttl: Duration,
-    copy: Mutex<Option<(Instant, Arc<Vec<AiModel>>)>>,
+    copy: Kept<Vec<AiModel>>,
 }
 
 impl Catalogue {
@@ -40,28 +41,22 @@ impl Catalogue {
     pub fn with_ttl(db: DataApi, ttl: Duration) -> Self {
         Self {
             db,
-            ttl,
-            copy: Mutex::new(None),
+            copy: Kept::new(ttl),
         }
     }
 
     async fn rows(&self, reload: bool) -> Result<Arc<Vec<AiModel>>, AppError> {
-        if !reload
-            && let Ok(copy) = self.copy.lock()
-            && let Some((loaded_at, rows)) = copy.as_ref()
-            && loaded_at.elapsed() < self.ttl
-        {
-            return Ok(Arc::clone(rows));
+        let db = self.db.clone();
+        let load = || async move {
+            db.query(&format!("SELECT {COLUMNS} FROM ai_models"), Params::new())
+                .await
+                .map_err(AppError::from)
+        };
+        if reload {
+            self.copy.reload(load).await
+        } else {
+            self.copy.get(load).await
         }
-        let rows: Arc<Vec<AiModel>> = Arc::new(
-            self.db
-                .query(&format!("SELECT {COLUMNS} FROM ai_models"), Params::new())
-                .await?,
-        );
-        if let Ok(mut copy) = self.copy.lock() {
-            *copy = Some((Instant::now(), Arc::clone(&rows)));
-        }
-        Ok(rows)
     }
 
     /// Finds a model by its id or by its `model_id` (which must then name one model), with

@@ -1,6 +1,7 @@
 //! Runtime settings: read from the `settings` table first, then the environment, through a
-//! TTL cache (5 minutes); secret values are AES-256-GCM encrypted at rest under a data key
-//! from Secrets Manager and leave this module only as [`SecretString`].
+//! 5-minute cache refreshed ahead of expiry ([`Kept`]); secret values are AES-256-GCM
+//! encrypted at rest under a data key from Secrets Manager and leave this module only as
+//! [`SecretString`].
 //!
 //! Build one [`Settings`] per process (at cold start) and clone it: clones share the cache,
 //! and a write through any clone invalidates it. Other processes see a write within the TTL.
@@ -21,6 +22,7 @@ use serde::Deserialize;
 pub use admin::{NewSetting, Rotation, SettingView};
 pub use keys::{DataKey, DataKeys};
 
+use crate::cache::{Clock, Kept};
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 
@@ -28,7 +30,6 @@ use crate::error::AppError;
 pub const DEFAULT_TTL: Duration = Duration::from_secs(5 * 60);
 
 type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
-type Clock = dyn Fn() -> Instant + Send + Sync;
 
 /// The settings store; cheap to clone (clones share one cache).
 #[derive(Clone)]
@@ -40,16 +41,10 @@ struct Inner {
     db: DataApi,
     keys: Arc<dyn DataKeys>,
     env: Box<EnvLookup>,
-    clock: Box<Clock>,
-    ttl: Duration,
-    cache: Mutex<Option<Snapshot>>,
+    /// The whole table, by key.
+    table: Kept<HashMap<String, Row>>,
     /// Data key versions already fetched, by id.
     key_versions: Mutex<HashMap<String, DataKey>>,
-}
-
-struct Snapshot {
-    loaded_at: Instant,
-    rows: Arc<HashMap<String, Row>>,
 }
 
 /// A `settings` row as stored (ciphertext, never plaintext, for secrets).
@@ -72,7 +67,7 @@ pub(crate) const ROWS: &str =
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
-            .field("ttl", &self.inner.ttl)
+            .field("ttl", &self.inner.table.ttl())
             .finish_non_exhaustive()
     }
 }
@@ -107,9 +102,7 @@ impl Settings {
                 db,
                 keys,
                 env,
-                clock,
-                ttl,
-                cache: Mutex::new(None),
+                table: Kept::with_clock(ttl, Arc::from(clock)),
                 key_versions: Mutex::new(HashMap::new()),
             }),
         }
@@ -147,9 +140,7 @@ impl Settings {
 
     /// Forgets the cached table, so the next read goes to the database.
     pub fn invalidate(&self) {
-        if let Ok(mut cache) = self.inner.cache.lock() {
-            *cache = None;
-        }
+        self.inner.table.invalidate();
     }
 
     pub(crate) fn db(&self) -> &DataApi {
@@ -164,28 +155,16 @@ impl Settings {
         (self.inner.env)(&catalogue::env_name(key)).filter(|v| !v.trim().is_empty())
     }
 
-    /// The whole table, from the cache while it is fresh.
+    /// The whole table, as kept.
     pub(crate) async fn rows(&self) -> Result<Arc<HashMap<String, Row>>, AppError> {
-        let now = (self.inner.clock)();
-        if let Ok(cache) = self.inner.cache.lock()
-            && let Some(snapshot) = cache.as_ref()
-            && now.saturating_duration_since(snapshot.loaded_at) < self.inner.ttl
-        {
-            return Ok(snapshot.rows.clone());
-        }
-        let rows: Vec<Row> = self.inner.db.query(ROWS, Params::new()).await?;
-        let rows = Arc::new(
-            rows.into_iter()
-                .map(|row| (row.key.clone(), row))
-                .collect::<HashMap<_, _>>(),
-        );
-        if let Ok(mut cache) = self.inner.cache.lock() {
-            *cache = Some(Snapshot {
-                loaded_at: now,
-                rows: rows.clone(),
-            });
-        }
-        Ok(rows)
+        let db = self.inner.db.clone();
+        self.inner
+            .table
+            .get(|| async move {
+                let rows: Vec<Row> = db.query(ROWS, Params::new()).await?;
+                Ok::<_, AppError>(rows.into_iter().map(|row| (row.key.clone(), row)).collect())
+            })
+            .await
     }
 
     pub(crate) async fn reveal(&self, row: &Row) -> Result<Option<SecretString>, AppError> {
