@@ -190,7 +190,9 @@ pub async fn run(
         }
         answers
     };
-    let (stored, answers) = tokio::join!(question, answers);
+    // The model call first: its request leaves before the question's write is built and
+    // signed (one thread serves both), so storing never delays the first token.
+    let (answers, stored) = tokio::join!(answers, question);
     let mut total = Usage::default();
     let mut finish = FinishReason::Stop;
     for (index, (speaker, relayed)) in chat.speakers.iter().zip(&answers).enumerate() {
