@@ -16,7 +16,9 @@ use studio_tests::http::{ApiClient, env};
 
 const DELTAS: usize = 40;
 const DELTA_DELAY_MS: u64 = 5;
-const SAMPLES: usize = 200;
+/// Requests per configuration: enough at concurrency 1 that the p99 is not one outlier.
+const SAMPLES_ALONE: usize = 300;
+const SAMPLES_CONCURRENT: usize = 200;
 
 struct Timing {
     first: Duration,
@@ -102,10 +104,10 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[index]
 }
 
-async fn run_many<F, Fut>(concurrency: usize, samples: usize, one: F) -> Vec<Timing>
+async fn run_many<F, Fut, T>(concurrency: usize, samples: usize, one: F) -> Vec<T>
 where
     F: Fn() -> Fut,
-    Fut: std::future::Future<Output = Timing>,
+    Fut: std::future::Future<Output = T>,
 {
     futures_util::stream::iter(0..samples)
         .map(|_| one())
@@ -160,26 +162,57 @@ async fn main() {
             .mint("local-staff", "staff@example.com", None, 2)
             .unwrap();
     let http = reqwest::Client::new();
-    // Warm every instance and connection.
-    run_many(8, 32, || studio(&http, &token, &model_id, false, None)).await;
+    // Warm every instance (the stack runs 50) and its connections: at concurrency 50 each
+    // request holds a different instance.
+    for (persist, repo) in [(false, None), (true, Some(repository.as_str()))] {
+        run_many(50, 100, || studio(&http, &token, &model_id, persist, repo)).await;
+    }
     run_many(8, 32, || direct(&http, &mock)).await;
 
+    // `BENCH_CONCURRENCY=1` measures one level only (e.g. while profiling).
+    let levels: Vec<usize> = std::env::var("BENCH_CONCURRENCY")
+        .unwrap_or_else(|_| "1,50".to_owned())
+        .split(',')
+        .map(|level| {
+            level
+                .trim()
+                .parse()
+                .expect("BENCH_CONCURRENCY: numbers, e.g. 1,50")
+        })
+        .collect();
     let mut rows = Vec::new();
-    for concurrency in [1usize, 50] {
+    for concurrency in levels {
         let samples = if concurrency == 1 {
-            SAMPLES / 2
+            SAMPLES_ALONE
         } else {
-            SAMPLES
+            SAMPLES_CONCURRENT
         };
-        let base = run_many(concurrency, samples, || direct(&http, &mock)).await;
-        let mut base_first: Vec<f64> = base.iter().map(|t| t.first.as_secs_f64() * 1e3).collect();
-        let mut base_total: Vec<f64> = base.iter().map(|t| t.total.as_secs_f64() * 1e3).collect();
         for (persist, rag) in [(false, false), (true, false), (true, true)] {
             let repo = rag.then_some(repository.as_str());
-            let timings = run_many(concurrency, samples, || {
-                studio(&http, &token, &model_id, persist, repo)
-            })
-            .await;
+            let (base, timings): (Vec<Timing>, Vec<Timing>) = if concurrency == 1 {
+                // Alone: each request through the studio right after the same one straight
+                // to the mock, so that both meet the machine in the same state.
+                run_many(1, samples, || async {
+                    let base = direct(&http, &mock).await;
+                    (base, studio(&http, &token, &model_id, persist, repo).await)
+                })
+                .await
+                .into_iter()
+                .unzip()
+            } else {
+                // Concurrent: the baseline on its own just before (run alongside, the
+                // studio's load would slow it down and flatter the overhead).
+                let base = run_many(concurrency, samples, || direct(&http, &mock)).await;
+                let timings = run_many(concurrency, samples, || {
+                    studio(&http, &token, &model_id, persist, repo)
+                })
+                .await;
+                (base, timings)
+            };
+            let mut base_first: Vec<f64> =
+                base.iter().map(|t| t.first.as_secs_f64() * 1e3).collect();
+            let mut base_total: Vec<f64> =
+                base.iter().map(|t| t.total.as_secs_f64() * 1e3).collect();
             let mut first: Vec<f64> = timings
                 .iter()
                 .map(|t| t.first.as_secs_f64() * 1e3)
