@@ -86,6 +86,15 @@ fn json_response(
         .map_err(|e| AppError::internal(e.to_string()))
 }
 
+/// Starts the task that calls the model and lets it run up to its first wait before the
+/// response goes back to the runtime: on this one-thread runtime the provider request then
+/// leaves first, and building and sending the response prelude (not on the path to the
+/// first token) happens while the provider works.
+async fn start(answer: impl Future<Output = ()> + Send + 'static) {
+    tokio::spawn(answer);
+    tokio::task::yield_now().await;
+}
+
 pub struct Deps {
     pub db: DataApi,
     pub settings: Settings,
@@ -165,9 +174,8 @@ async fn route(
             }
             let (out, chunks) = mpsc::channel(256);
             let deps = Arc::clone(deps);
-            tokio::spawn(async move {
-                service::run(&deps.db, deps.ledger.as_ref(), chat, out).await;
-            });
+            start(async move { service::run(&deps.db, deps.ledger.as_ref(), chat, out).await })
+                .await;
             sse::response(&headers, chunks, sse::ui_message_stream(), sse::UI_DONE)
                 .map_err(|e| AppError::internal(e.to_string()))
         }
@@ -182,7 +190,7 @@ async fn route(
             .await?;
             let (out, chunks) = mpsc::channel(256);
             let deps = Arc::clone(deps);
-            tokio::spawn(async move { compare::run(deps.ledger.as_ref(), compare, out).await });
+            start(async move { compare::run(deps.ledger.as_ref(), compare, out).await }).await;
             let headers = [
                 sse::protocol_header(),
                 ("x-request-id", request_id.to_owned()),
@@ -208,9 +216,8 @@ async fn route(
             );
             let (out, chunks) = mpsc::channel(256);
             let deps = Arc::clone(deps);
-            tokio::spawn(
-                async move { openai_compat::run(deps.ledger.as_ref(), completion, out).await },
-            );
+            start(async move { openai_compat::run(deps.ledger.as_ref(), completion, out).await })
+                .await;
             if stream {
                 let mut encoder = openai_compat::ChunkEncoder::new(&model, include_usage);
                 let headers = [("x-request-id", request_id.to_owned()), timing()];
