@@ -82,30 +82,81 @@ impl Invoke for RuntimeApi {
 }
 
 /// Several warm instances of one function, as Lambda scales a function out: each request
-/// goes to a free instance (one invocation per instance at a time) or waits for one.
+/// goes to a free instance (one invocation per instance at a time) or waits for one. The
+/// most recently freed instance goes first, as Lambda hands the next invocation to the
+/// sandbox that just finished: a quiet function keeps running on one warm instance (its
+/// connections open, its caches and the CPU's warm) instead of cycling through all of them.
 pub struct Pool {
-    idle: tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Arc<RuntimeApi>>>,
-    release: tokio::sync::mpsc::Sender<Arc<RuntimeApi>>,
+    idle: Arc<Idle>,
 }
 
-impl Pool {
-    pub fn new(instances: &[Arc<RuntimeApi>]) -> Self {
-        let (release, idle) = tokio::sync::mpsc::channel(instances.len().max(1));
-        for instance in instances {
-            let _ = release.try_send(Arc::clone(instance));
-        }
-        Self {
-            idle: tokio::sync::Mutex::new(idle),
-            release,
+/// The free instances, most recently freed last, and a permit for each of them.
+struct Idle {
+    instances: std::sync::Mutex<Vec<Arc<RuntimeApi>>>,
+    free: tokio::sync::Semaphore,
+}
+
+/// An instance on loan; it goes back to the pool when dropped, so an invocation whose
+/// caller went away mid-way does not shrink the pool (the instance queues its next event
+/// behind the one it is still running).
+struct Lease {
+    instance: Option<Arc<RuntimeApi>>,
+    idle: Arc<Idle>,
+}
+
+impl Lease {
+    async fn take(idle: &Arc<Idle>) -> Result<Self, String> {
+        idle.free
+            .acquire()
+            .await
+            .map_err(|_| "the function's instances have stopped")?
+            .forget();
+        let instance = idle
+            .instances
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        Ok(Self {
+            instance,
+            idle: Arc::clone(idle),
+        })
+    }
+
+    fn instance(&self) -> Result<&RuntimeApi, String> {
+        self.instance
+            .as_deref()
+            .ok_or_else(|| "the function's pool lost an instance".to_owned())
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let Some(instance) = self.instance.take() {
+            self.idle
+                .instances
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push(instance);
+            self.idle.free.add_permits(1);
         }
     }
 }
 
-/// A streamed body that hands its instance back to the pool when it ends or is dropped.
+impl Pool {
+    pub fn new(instances: &[Arc<RuntimeApi>]) -> Self {
+        Self {
+            idle: Arc::new(Idle {
+                instances: std::sync::Mutex::new(instances.to_vec()),
+                free: tokio::sync::Semaphore::new(instances.len()),
+            }),
+        }
+    }
+}
+
+/// A streamed body that keeps its instance until it ends or is dropped.
 struct Returning {
     stream: crate::runtime_api::ByteStream,
-    instance: Option<Arc<RuntimeApi>>,
-    release: tokio::sync::mpsc::Sender<Arc<RuntimeApi>>,
+    _lease: Lease,
 }
 
 impl futures_util::Stream for Returning {
@@ -119,35 +170,16 @@ impl futures_util::Stream for Returning {
     }
 }
 
-impl Drop for Returning {
-    fn drop(&mut self) {
-        if let Some(instance) = self.instance.take() {
-            let _ = self.release.try_send(instance);
-        }
-    }
-}
-
 #[async_trait]
 impl Invoke for Pool {
     async fn invoke(&self, payload: &Value) -> Result<Reply, String> {
-        let instance = self
-            .idle
-            .lock()
-            .await
-            .recv()
-            .await
-            .ok_or("the function's instances have stopped")?;
-        let reply = Invoke::invoke(instance.as_ref(), payload).await;
-        match reply {
+        let lease = Lease::take(&self.idle).await?;
+        match Invoke::invoke(lease.instance()?, payload).await {
             Ok(Reply::Stream(stream)) => Ok(Reply::Stream(Box::pin(Returning {
                 stream,
-                instance: Some(instance),
-                release: self.release.clone(),
+                _lease: lease,
             }))),
-            other => {
-                let _ = self.release.try_send(instance);
-                other
-            }
+            other => other,
         }
     }
 }
@@ -326,5 +358,53 @@ mod tests {
             queue_arn("http://127.0.0.1:4566/123456789012/studio-embedding"),
             "arn:aws:sqs:us-east-1:123456789012:studio-embedding"
         );
+    }
+
+    async fn instances(n: usize) -> Vec<Arc<RuntimeApi>> {
+        let mut instances = Vec::new();
+        for _ in 0..n {
+            instances.push(Arc::new(RuntimeApi::start().await.expect("runtime API")));
+        }
+        instances
+    }
+
+    #[tokio::test]
+    async fn the_most_recently_freed_instance_takes_the_next_invocation() {
+        let pool = Pool::new(&instances(3).await);
+        let first = Lease::take(&pool.idle).await.unwrap();
+        let second = Lease::take(&pool.idle).await.unwrap();
+        let (first_at, second_at) = (
+            first.instance().unwrap().address(),
+            second.instance().unwrap().address(),
+        );
+        assert_ne!(first_at, second_at, "two leases, two instances");
+        drop(second);
+        drop(first);
+        // Freed last, taken first: sequential invocations stay on one warm instance.
+        for _ in 0..3 {
+            let lease = Lease::take(&pool.idle).await.unwrap();
+            assert_eq!(lease.instance().unwrap().address(), first_at);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_invocation_whose_caller_went_away_gives_its_instance_back() {
+        // No function process answers, so the invocation waits until its caller (a client
+        // that hung up, here a timeout) drops it.
+        let pool = Pool::new(&instances(1).await);
+        let event = json!({"path": "/chat"});
+        let abandoned =
+            tokio::time::timeout(Duration::from_millis(50), Invoke::invoke(&pool, &event));
+        assert!(abandoned.await.is_err(), "nothing answers the invocation");
+        let next = tokio::time::timeout(Duration::from_secs(5), Lease::take(&pool.idle))
+            .await
+            .expect("the only instance is free again, not lost with the dropped call")
+            .unwrap();
+        assert!(next.instance().is_ok());
+        // A caller that gave up while waiting for an instance took none with it.
+        let waiting = tokio::time::timeout(Duration::from_millis(50), Lease::take(&pool.idle));
+        assert!(waiting.await.is_err(), "the instance is leased");
+        drop(next);
+        assert!(Lease::take(&pool.idle).await.unwrap().instance().is_ok());
     }
 }
