@@ -172,8 +172,13 @@ fn router(state: Arc<AppState>) -> Router {
 }
 
 fn respond(result: Result<Value, ApiError>) -> Response {
+    respond_text(result.map(|body| body.to_string()))
+}
+
+/// Like [`respond`], for a body already written out as JSON text.
+fn respond_text(result: Result<String, ApiError>) -> Response {
     match result {
-        Ok(body) => ([("content-type", "application/json")], body.to_string()).into_response(),
+        Ok(body) => ([("content-type", "application/json")], body).into_response(),
         Err(error) => {
             tracing::debug!(error = error.name(), message = %error.message, "Data API call failed");
             error.into_response()
@@ -263,10 +268,11 @@ impl AppState {
 }
 
 async fn execute(State(state): State<Arc<AppState>>, body: Bytes) -> Response {
-    respond(run_execute(&state, &body).await)
+    respond_text(run_execute(&state, &body).await)
 }
 
-async fn run_execute(state: &AppState, body: &Bytes) -> Result<Value, ApiError> {
+/// The response as JSON text: written once, for the size check and the wire.
+async fn run_execute(state: &AppState, body: &Bytes) -> Result<String, ApiError> {
     let request: ExecuteRequest = parse(state, body)?;
     tally(state, "Execute", request.sql.as_deref());
     required(&request.resource_arn, "resourceArn")?;
@@ -306,8 +312,10 @@ async fn run_execute(state: &AppState, body: &Bytes) -> Result<Value, ApiError> 
             )));
         }
     };
-    let body = outcome.execute_response(request.include_result_metadata, as_json, types);
-    if body.to_string().len() > state.config.max_response_bytes {
+    let body = outcome
+        .execute_response(request.include_result_metadata, as_json, types)
+        .to_string();
+    if body.len() > state.config.max_response_bytes {
         return Err(ApiError::bad_request(
             "Database returned more than the allowed response size limit",
         ));
