@@ -4,6 +4,10 @@
 //! with persistence and RAG on and off. Time to first byte (first text delta) and the
 //! whole answer are measured; overhead = studio - direct. Writes
 //! bench-results/chat.{json,md}. Run by scripts/bench_chat.sh.
+//!
+//! The mock runs in its own process (`studio mock-providers`, next to this binary), as a
+//! provider does: the direct client then crosses the same process boundary to it that
+//! chat-stream crosses, and only what lies between them counts as overhead.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
@@ -11,13 +15,14 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use studio_local::mock_providers::{MockProviders, MockUsage, Script};
+use studio_local::mock_providers::{MockUsage, Script};
 use studio_tests::http::{ApiClient, env};
 
 const DELTAS: usize = 40;
 const DELTA_DELAY_MS: u64 = 5;
-/// Requests per configuration: enough at concurrency 1 that the p99 is not one outlier.
-const SAMPLES_ALONE: usize = 300;
+/// Requests per configuration at concurrency 1: the p99 is the 10th slowest, not the 3rd
+/// (with 300, two runs' p99 differed by up to 2 ms on this machine).
+const SAMPLES_ALONE: usize = 1000;
 const SAMPLES_CONCURRENT: usize = 200;
 
 struct Timing {
@@ -55,7 +60,50 @@ async fn read(mut response: reqwest::Response, started: Instant, text_marker: &s
     }
 }
 
-async fn direct(http: &reqwest::Client, mock: &MockProviders) -> Timing {
+/// `studio mock-providers` in a process of its own, stopped when dropped.
+struct MockProcess {
+    _child: tokio::process::Child,
+    url: String,
+}
+
+impl MockProcess {
+    async fn start() -> Self {
+        use tokio::io::AsyncBufReadExt;
+        let studio = std::env::current_exe().unwrap().with_file_name("studio");
+        let mut child = tokio::process::Command::new(&studio)
+            .args(["mock-providers", "--port", "0"])
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", studio.display()));
+        let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        // "Mock providers on http://127.0.0.1:PORT"
+        let first = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the mock printed its address");
+        let url = first.rsplit(' ').next().unwrap().to_owned();
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { _child: child, url }
+    }
+
+    fn openai_base_url(&self) -> String {
+        format!("{}/v1", self.url)
+    }
+
+    async fn set_script(&self, http: &reqwest::Client, script: &Script) {
+        let response = http
+            .put(format!("{}/_mock/script", self.url))
+            .json(script)
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+}
+
+async fn direct(http: &reqwest::Client, mock: &MockProcess) -> Timing {
     let started = Instant::now();
     let response = http
         .post(format!("{}/chat/completions", mock.openai_base_url()))
@@ -118,9 +166,10 @@ where
 
 #[tokio::main]
 async fn main() {
-    let mock = MockProviders::start().await.unwrap();
+    let http = reqwest::Client::new();
+    let mock = MockProcess::start().await;
     let reply: Vec<String> = (0..DELTAS).map(|i| format!("w{i}")).collect();
-    mock.mock.set_script(Script {
+    let script = Script {
         reply: Some(reply.join(" ")),
         usage: MockUsage {
             input: 100,
@@ -130,7 +179,8 @@ async fn main() {
         },
         delta_delay_ms: DELTA_DELAY_MS,
         ..Script::default()
-    });
+    };
+    mock.set_script(&http, &script).await;
     let admin = ApiClient::for_user("local-admin", "admin@example.com");
     let model_id = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..6]);
     let (status, created) = admin
@@ -161,7 +211,6 @@ async fn main() {
             .unwrap()
             .mint("local-staff", "staff@example.com", None, 2)
             .unwrap();
-    let http = reqwest::Client::new();
     // Warm every instance (the stack runs 50) and its connections: at concurrency 50 each
     // request holds a different instance.
     for (persist, repo) in [(false, None), (true, Some(repository.as_str()))] {
