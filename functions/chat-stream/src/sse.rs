@@ -78,8 +78,7 @@ mod tests {
 
     use super::*;
 
-    async fn frames(body: Body) -> Vec<String> {
-        let mut body = body;
+    async fn frames(mut body: Body) -> Vec<String> {
         let mut frames = Vec::new();
         while let Some(frame) = body.frame().await {
             let data = frame.unwrap().into_data().unwrap();
