@@ -280,7 +280,10 @@ async fn poll_once(
         .receive_message()
         .queue_url(url)
         .max_number_of_messages(batch_size.clamp(1, 10))
-        .wait_time_seconds(1)
+        // Long polls of 20 s, as an event source mapping's: a message that arrives wakes
+        // the poll at once (moto re-checks each second for one made visible again), and an
+        // idle queue costs one request per 20 s instead of one per second.
+        .wait_time_seconds(20)
         .message_system_attribute_names(MessageSystemAttributeName::All)
         .send()
         .await?;
