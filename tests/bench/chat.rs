@@ -229,6 +229,17 @@ async fn main() {
                 .expect("BENCH_CONCURRENCY: numbers, e.g. 1,50")
         })
         .collect();
+    // `BENCH_ROWS=on/off` measures some configurations only (persistence/RAG).
+    let configurations: Vec<(bool, bool)> = std::env::var("BENCH_ROWS")
+        .unwrap_or_else(|_| "off/off,on/off,on/on".to_owned())
+        .split(',')
+        .map(|row| match row.trim() {
+            "off/off" => (false, false),
+            "on/off" => (true, false),
+            "on/on" => (true, true),
+            other => panic!("BENCH_ROWS: off/off, on/off or on/on, not {other}"),
+        })
+        .collect();
     let mut rows = Vec::new();
     for concurrency in levels {
         let samples = if concurrency == 1 {
@@ -236,7 +247,7 @@ async fn main() {
         } else {
             SAMPLES_CONCURRENT
         };
-        for (persist, rag) in [(false, false), (true, false), (true, true)] {
+        for &(persist, rag) in &configurations {
             let repo = rag.then_some(repository.as_str());
             let (base, timings): (Vec<Timing>, Vec<Timing>) = if concurrency == 1 {
                 // Alone: each request through the studio right after the same one straight
@@ -258,6 +269,26 @@ async fn main() {
                 .await;
                 (base, timings)
             };
+            // `BENCH_SAMPLES=file.csv` keeps each request's figures, to see what a tail is
+            // made of.
+            if let Ok(path) = std::env::var("BENCH_SAMPLES") {
+                use std::io::Write;
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .unwrap();
+                for (base, timing) in base.iter().zip(&timings) {
+                    let (signin, prepare) = timing.checks.unwrap_or((f64::NAN, f64::NAN));
+                    writeln!(
+                        file,
+                        "{concurrency},{persist},{rag},{:.3},{:.3},{signin:.2},{prepare:.2}",
+                        base.first.as_secs_f64() * 1e3,
+                        timing.first.as_secs_f64() * 1e3,
+                    )
+                    .unwrap();
+                }
+            }
             let mut base_first: Vec<f64> =
                 base.iter().map(|t| t.first.as_secs_f64() * 1e3).collect();
             let mut base_total: Vec<f64> =
