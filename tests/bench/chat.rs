@@ -270,7 +270,7 @@ async fn main() {
                 (base, timings)
             };
             // `BENCH_SAMPLES=file.csv` keeps each request's figures, to see what a tail is
-            // made of.
+            // made of (pairs at concurrency 1; at 50 the direct run is a separate one).
             if let Ok(path) = std::env::var("BENCH_SAMPLES") {
                 use std::io::Write;
                 let mut file = std::fs::OpenOptions::new()
@@ -278,6 +278,13 @@ async fn main() {
                     .append(true)
                     .open(&path)
                     .unwrap();
+                if file.metadata().unwrap().len() == 0 {
+                    writeln!(
+                        file,
+                        "concurrency,persistence,rag,direct_ttfb_ms,studio_ttfb_ms,signin_ms,prepare_ms"
+                    )
+                    .unwrap();
+                }
                 for (base, timing) in base.iter().zip(&timings) {
                     let (signin, prepare) = timing.checks.unwrap_or((f64::NAN, f64::NAN));
                     writeln!(
