@@ -152,6 +152,39 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
     values[index]
 }
 
+/// `BENCH_SAMPLES=file.csv` keeps each request's figures, to see what a tail is made of
+/// (pairs at concurrency 1; at 50 the direct run is a separate one).
+fn write_samples(
+    path: &str,
+    (concurrency, persist, rag): (usize, bool, bool),
+    base: &[Timing],
+    timings: &[Timing],
+) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    if file.metadata().unwrap().len() == 0 {
+        writeln!(
+            file,
+            "concurrency,persistence,rag,direct_ttfb_ms,studio_ttfb_ms,signin_ms,prepare_ms"
+        )
+        .unwrap();
+    }
+    for (base, timing) in base.iter().zip(timings) {
+        let (signin, prepare) = timing.checks.unwrap_or((f64::NAN, f64::NAN));
+        writeln!(
+            file,
+            "{concurrency},{persist},{rag},{:.3},{:.3},{signin:.2},{prepare:.2}",
+            base.first.as_secs_f64() * 1e3,
+            timing.first.as_secs_f64() * 1e3,
+        )
+        .unwrap();
+    }
+}
+
 async fn run_many<F, Fut, T>(concurrency: usize, samples: usize, one: F) -> Vec<T>
 where
     F: Fn() -> Fut,
@@ -269,32 +302,8 @@ async fn main() {
                 .await;
                 (base, timings)
             };
-            // `BENCH_SAMPLES=file.csv` keeps each request's figures, to see what a tail is
-            // made of (pairs at concurrency 1; at 50 the direct run is a separate one).
             if let Ok(path) = std::env::var("BENCH_SAMPLES") {
-                use std::io::Write;
-                let mut file = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .unwrap();
-                if file.metadata().unwrap().len() == 0 {
-                    writeln!(
-                        file,
-                        "concurrency,persistence,rag,direct_ttfb_ms,studio_ttfb_ms,signin_ms,prepare_ms"
-                    )
-                    .unwrap();
-                }
-                for (base, timing) in base.iter().zip(&timings) {
-                    let (signin, prepare) = timing.checks.unwrap_or((f64::NAN, f64::NAN));
-                    writeln!(
-                        file,
-                        "{concurrency},{persist},{rag},{:.3},{:.3},{signin:.2},{prepare:.2}",
-                        base.first.as_secs_f64() * 1e3,
-                        timing.first.as_secs_f64() * 1e3,
-                    )
-                    .unwrap();
-                }
+                write_samples(&path, (concurrency, persist, rag), &base, &timings);
             }
             let mut base_first: Vec<f64> =
                 base.iter().map(|t| t.first.as_secs_f64() * 1e3).collect();
