@@ -325,7 +325,7 @@ async fn main() {
         .map(|name| {
             (
                 (*name).to_owned(),
-                stack.functions.pid(name).and_then(peak_rss_mib),
+                stack.functions.pids_of(name).into_iter().filter_map(peak_rss_mib).reduce(f64::max),
             )
         })
         .collect();

@@ -101,6 +101,8 @@ pub struct RuntimeApi {
     pub timeout: Duration,
     /// Where each function's output goes, as `<name>.log`, besides the recent lines kept.
     pub log_dir: Option<std::path::PathBuf>,
+    /// The function's `MemorySize` (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`).
+    pub memory_mb: u32,
 }
 
 impl std::fmt::Debug for RuntimeApi {
@@ -144,6 +146,7 @@ impl RuntimeApi {
             server,
             timeout: Duration::from_secs(60),
             log_dir: None,
+            memory_mb: 128,
         })
     }
 
@@ -180,7 +183,10 @@ impl RuntimeApi {
             .env("AWS_LAMBDA_RUNTIME_API", self.address())
             .env("AWS_LAMBDA_FUNCTION_NAME", &name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                self.memory_mb.to_string(),
+            )
             .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "local")
             .env("AWS_REGION", "us-east-1")
@@ -288,22 +294,42 @@ impl RuntimeApi {
     /// Sends `payload` and returns the answer as soon as it starts: a streamed response
     /// comes back while the function still writes it.
     pub async fn invoke_answer(&self, payload: Bytes) -> Result<Answer, InvokeError> {
-        let request_id = uuid::Uuid::new_v4().to_string();
+        self.invoke_with(uuid::Uuid::new_v4().to_string(), payload, self.timeout)
+            .await
+    }
+
+    /// [`Self::invoke_answer`] under a request id of the caller's, with `timeout` as the
+    /// invocation's deadline (`Lambda-Runtime-Deadline-Ms`).
+    pub async fn invoke_with(
+        &self,
+        request_id: String,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> Result<Answer, InvokeError> {
         let (done, answer) = oneshot::channel();
         lock(&self.shared.waiting).insert(request_id.clone(), done);
         let pending = Pending {
             request_id: request_id.clone(),
             payload,
-            deadline: SystemTime::now() + self.timeout,
+            deadline: SystemTime::now() + timeout,
         };
         self.sender.send(pending).map_err(|_| InvokeError::Closed)?;
-        let outcome = tokio::time::timeout(self.timeout, answer).await;
+        let outcome = tokio::time::timeout(timeout, answer).await;
         lock(&self.shared.waiting).remove(&request_id);
         match outcome {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => Err(InvokeError::Closed),
             Err(_) => Err(InvokeError::Timeout),
         }
+    }
+}
+
+impl RuntimeApi {
+    /// Drops invocations no process took (after the process was killed), so a new one
+    /// starts with none of them.
+    pub async fn discard_pending(&self) {
+        let mut queue = self.shared.queue.lock().await;
+        while queue.try_recv().is_ok() {}
     }
 }
 

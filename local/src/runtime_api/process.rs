@@ -54,6 +54,14 @@ impl FunctionProcess {
     pub async fn kill(&mut self) {
         let _ = self.child.kill().await;
     }
+
+    /// Waits until the process exits, and says how (`exit status: 101`, `signal: 9 (SIGKILL)`).
+    pub async fn exited(&mut self) -> String {
+        self.child
+            .wait()
+            .await
+            .map_or_else(|e| e.to_string(), |status| status.to_string())
+    }
 }
 
 /// Lines kept in memory per process; older ones are dropped (the log file keeps all).

@@ -8,20 +8,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::front_door::{self, DevKey};
-use crate::runner::{self, Function};
-
-const FUNCTIONS: &[&str] = &[
-    "api",
-    "file-processor",
-    "embedding-generator",
-    "textract-processor",
-    "scheduled-executor",
-];
+use crate::lambda::event_sources::{self, QueueMapping};
+use crate::lambda::{self, Function, FunctionConfig};
 
 /// Running functions and the tasks that feed them; stopped by [`Functions::stop`].
 #[derive(Debug)]
 pub struct Functions {
-    functions: Vec<Function>,
+    functions: Vec<Arc<Function>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     pub front_door: SocketAddr,
     /// Variables for clients of the front door.
@@ -42,8 +35,8 @@ pub async fn start(
     front_door_port: u16,
     env: &[(String, String)],
 ) -> anyhow::Result<Functions> {
-    runner::build_functions(root).await?;
-    start_binaries(&runner::binaries_dir()?, state_dir, front_door_port, env).await
+    lambda::build_functions(root).await?;
+    start_binaries(&lambda::binaries_dir()?, state_dir, front_door_port, env).await
 }
 
 /// Starts every function from the binaries in `dir` (port 0: any free front-door port).
@@ -80,84 +73,117 @@ pub async fn start_binaries(
             std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
         ),
     ]);
-    let mut functions = Vec::new();
-    for name in FUNCTIONS {
-        functions.push(Function::start(name, &dir.join(name), &function_env, state_dir).await?);
-    }
-    let sqs = aws_sdk_sqs::Client::new(&super::local_sdk_config(value(
-        env,
-        "AWS_ENDPOINT_URL_SQS",
-    )?));
-    let api = Arc::clone(&functions[0].api);
-    // Streams hold their instance for the whole answer: several serve concurrent chats.
+    let spec = |name: &str, timeout: u64, memory_mb: u32, max_instances: usize| FunctionConfig {
+        name: name.to_owned(),
+        binary: dir.join(name),
+        env: {
+            let mut env = function_env.clone();
+            env.push(("AWS_LAMBDA_FUNCTION_NAME".to_owned(), name.to_owned()));
+            env
+        },
+        timeout: std::time::Duration::from_secs(timeout),
+        memory_mb,
+        max_instances,
+        throttles: false,
+        log_dir: state_dir.to_owned(),
+    };
     let chat_instances = std::env::var("STUDIO_CHAT_STREAM_INSTANCES")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
         .unwrap_or(4)
         .clamp(1, 64);
-    let mut chat = Vec::new();
-    for _ in 0..chat_instances {
-        let function = Function::start(
-            "chat-stream",
-            &dir.join("chat-stream"),
-            &function_env,
-            state_dir,
-        )
-        .await?;
-        chat.push(Arc::clone(&function.api));
-        functions.push(function);
-    }
-    let chat: Arc<dyn front_door::Invoke> = Arc::new(runner::Pool::new(&chat));
-    let tasks = vec![
-        runner::map_queue(
-            sqs.clone(),
-            value(env, "FILE_PROCESSING_QUEUE_URL")?.to_owned(),
-            5,
-            Arc::clone(&functions[1].api),
-        ),
-        runner::map_queue(
-            sqs.clone(),
-            value(env, "EMBEDDING_QUEUE_URL")?.to_owned(),
-            10,
-            Arc::clone(&functions[2].api),
-        ),
-        runner::map_queue(
-            sqs.clone(),
-            value(env, "OCR_COMPLETION_QUEUE_URL")?.to_owned(),
-            5,
-            Arc::clone(&functions[3].api),
-        ),
-        runner::map_queue(
-            sqs,
-            value(env, "ASSISTANT_RUNS_QUEUE_URL")?.to_owned(),
-            5,
-            Arc::clone(&functions[4].api),
-        ),
-        // EventBridge's `rate(1 minute)` rule (STUDIO_SCHEDULE_TICK_SECS to tick faster).
-        runner::tick(
-            std::time::Duration::from_secs(
-                std::env::var("STUDIO_SCHEDULE_TICK_SECS")
-                    .ok()
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(60),
-            ),
-            Arc::clone(&functions[4].api),
-        ),
+    let configs = [
+        spec("api", 29, 512, 10),
+        spec("file-processor", 150, 1024, 5),
+        spec("embedding-generator", 120, 512, 10),
+        spec("textract-processor", 150, 512, 5),
+        spec("scheduled-executor", 150, 512, 10),
+        spec("chat-stream", 300, 512, chat_instances.max(10)),
     ];
+    let mut functions = Vec::new();
+    for config in configs {
+        let warm = if config.name == "chat-stream" {
+            chat_instances
+        } else {
+            1
+        };
+        let function = Function::new(config);
+        function
+            .warm(warm)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        functions.push(Arc::new(function));
+    }
+    let sqs = aws_sdk_sqs::Client::new(&super::local_sdk_config(value(
+        env,
+        "AWS_ENDPOINT_URL_SQS",
+    )?));
+    let api: Arc<dyn front_door::Invoke> = functions[0].clone();
+    let chat: Arc<dyn front_door::Invoke> = functions[5].clone();
+    let mapping =
+        |var: &str, batch_size: u32, concurrency: usize| -> anyhow::Result<QueueMapping> {
+            let url = value(env, var)?.to_owned();
+            Ok(QueueMapping {
+                queue_arn: queue_arn(&url),
+                queue_url: url,
+                batch_size,
+                batching_window: std::time::Duration::ZERO,
+                report_batch_item_failures: true,
+                concurrency,
+            })
+        };
+    let mut tasks = Vec::new();
+    tasks.extend(event_sources::map_queue(
+        sqs.clone(),
+        mapping("FILE_PROCESSING_QUEUE_URL", 5, 5)?,
+        functions[1].clone(),
+    ));
+    tasks.extend(event_sources::map_queue(
+        sqs.clone(),
+        mapping("EMBEDDING_QUEUE_URL", 10, 10)?,
+        functions[2].clone(),
+    ));
+    tasks.extend(event_sources::map_queue(
+        sqs.clone(),
+        mapping("OCR_COMPLETION_QUEUE_URL", 5, 5)?,
+        functions[3].clone(),
+    ));
+    tasks.extend(event_sources::map_queue(
+        sqs,
+        mapping("ASSISTANT_RUNS_QUEUE_URL", 5, 10)?,
+        functions[4].clone(),
+    ));
+    tasks.push(event_sources::schedule(
+        std::time::Duration::from_secs(
+            std::env::var("STUDIO_SCHEDULE_TICK_SECS")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(60),
+        ),
+        "arn:aws:events:us-east-1:123456789012:rule/studio-schedule-tick".to_owned(),
+        functions[4].clone(),
+    ));
     let key_file = state_dir.join("dev-jwt.key");
     let key = DevKey::load_or_create(&key_file)?;
     let (front_door, door) = front_door::start(
         SocketAddr::from((Ipv4Addr::LOCALHOST, front_door_port)),
         key,
-        front_door::Routes {
-            default: api,
-            prefixes: vec![
-                ("/chat", Arc::clone(&chat)),
-                ("/compare", Arc::clone(&chat)),
-                ("/v1", Arc::clone(&chat)),
-                ("/executions/*/events", Arc::clone(&chat)),
-            ],
-        },
+        front_door::Routes::new(
+            [
+                ("ANY", "/{proxy+}", &api),
+                ("POST", "/chat", &chat),
+                ("POST", "/compare", &chat),
+                ("POST", "/v1/chat/completions", &chat),
+                ("GET", "/executions/{id}/events", &chat),
+            ]
+            .into_iter()
+            .map(|(method, path, function)| front_door::Route {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                function: Arc::clone(function),
+            })
+            .collect(),
+        ),
     )
     .await?;
     let mut all_tasks = tasks;
@@ -171,8 +197,8 @@ pub async fn start_binaries(
     ];
     // So tests can check that a hostile file did not take a function down.
     for function in &functions {
-        if let Some(pid) = function.pid() {
-            let var = function.name.to_uppercase().replace('-', "_");
+        if let Some(pid) = function.pids().first() {
+            let var = function.config.name.to_uppercase().replace('-', "_");
             env.push((format!("STUDIO_{var}_PID"), pid.to_string()));
         }
     }
@@ -186,15 +212,16 @@ pub async fn start_binaries(
 
 impl Functions {
     pub fn pids(&self) -> Vec<u32> {
-        self.functions.iter().filter_map(Function::pid).collect()
+        self.functions.iter().flat_map(|f| f.pids()).collect()
     }
 
-    /// The process id of the function called `name`.
-    pub fn pid(&self, name: &str) -> Option<u32> {
+    /// The process ids of the idle instances of the function called `name`.
+    pub fn pids_of(&self, name: &str) -> Vec<u32> {
         self.functions
             .iter()
-            .find(|f| f.name == name)
-            .and_then(Function::pid)
+            .filter(|f| f.config.name == name)
+            .flat_map(|f| f.pids())
+            .collect()
     }
 
     pub async fn stop(self) {
@@ -202,7 +229,20 @@ impl Functions {
             task.abort();
         }
         for function in self.functions {
-            function.stop().await;
+            match Arc::try_unwrap(function) {
+                Ok(function) => function.stop().await,
+                Err(shared) => {
+                    tracing::warn!(function = %shared.config.name, "A function is still in use at stop")
+                }
+            }
         }
     }
+}
+
+/// `arn:aws:sqs:us-east-1:123456789012:name` for moto's `http://host/123456789012/name`.
+fn queue_arn(url: &str) -> String {
+    let mut parts = url.rsplit('/');
+    let name = parts.next().unwrap_or_default();
+    let account = parts.next().unwrap_or("123456789012");
+    format!("arn:aws:sqs:us-east-1:{account}:{name}")
 }
