@@ -325,7 +325,12 @@ async fn main() {
         .map(|name| {
             (
                 (*name).to_owned(),
-                stack.functions.pids_of(name).into_iter().filter_map(peak_rss_mib).reduce(f64::max),
+                stack
+                    .functions
+                    .pids_of(name)
+                    .into_iter()
+                    .filter_map(peak_rss_mib)
+                    .reduce(f64::max),
             )
         })
         .collect();
