@@ -131,8 +131,15 @@ def check_sqs_event_sources(template):
         if queue_id not in queues:
             problems.append(f"{where}: Queue is not !GetAtt <a queue of this template>.Arn")
             continue
-        visibility = queues[queue_id].get("Properties", {}).get("VisibilityTimeout", 30)
+        queue_props = queues[queue_id].get("Properties", {})
+        visibility = queue_props.get("VisibilityTimeout", 30)
         timeout = prop(template, fn, "Timeout", 3)
+        # The consumer marks an item failed on the queue's last delivery, so it must know it.
+        max_receives = (queue_props.get("RedrivePolicy") or {}).get("maxReceiveCount")
+        told = fn.get("Properties", {}).get("Environment", {}).get("Variables", {}).get("MAX_RECEIVE_COUNT")
+        if max_receives is not None and str(told) != str(max_receives):
+            problems.append(
+                f"{name}: MAX_RECEIVE_COUNT {told} is not {queue_id}'s maxReceiveCount {max_receives}")
         if int(visibility) < 6 * int(timeout):
             problems.append(
                 f"{queue_id}: VisibilityTimeout {visibility} < 6 x {name} Timeout {timeout}")

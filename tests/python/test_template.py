@@ -61,6 +61,7 @@ def with_sqs_consumer(template, timeout=150, **event_props):
     broken = copy.deepcopy(template)
     fn = copy.deepcopy(broken["Resources"]["DbInitFunction"])
     fn["Properties"]["Timeout"] = timeout
+    fn["Properties"]["Environment"] = {"Variables": {"MAX_RECEIVE_COUNT": "3"}}
     props = {"Queue": {"Fn::GetAtt": ["FileProcessingQueue", "Arn"]}, "BatchSize": 10,
              "FunctionResponseTypes": ["ReportBatchItemFailures"],
              "ScalingConfig": {"MaximumConcurrency": 5}}
@@ -87,6 +88,13 @@ def test_a_visibility_timeout_under_six_consumer_timeouts_is_reported(template):
     broken = with_sqs_consumer(template, timeout=151)
     assert tc.check_sqs_event_sources(broken) == [
         "FileProcessingQueue: VisibilityTimeout 900 < 6 x FileProcessorFunction Timeout 151"]
+
+
+def test_a_consumer_told_another_max_receive_count_than_its_queues_is_reported(template):
+    broken = copy.deepcopy(template)
+    broken["Resources"]["EmbeddingQueue"]["Properties"]["RedrivePolicy"]["maxReceiveCount"] = 5
+    assert tc.check_sqs_event_sources(broken) == [
+        "EmbeddingGeneratorFunction: MAX_RECEIVE_COUNT 3 is not EmbeddingQueue's maxReceiveCount 5"]
 
 
 def test_every_work_queue_has_an_encrypted_dead_letter_queue(template):
