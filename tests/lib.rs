@@ -3,6 +3,8 @@
 
 #[path = "../shared/tests/extract/build.rs"]
 pub mod build;
+#[path = "support/cost.rs"]
+pub mod cost;
 #[path = "support/http.rs"]
 pub mod http;
 #[path = "support/private_stack.rs"]
