@@ -8,6 +8,7 @@ use studio_local::stack::{self, Options};
 const USAGE: &str = "usage:
   studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--front-door-port N]
             [--bedrock-port N] [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
+            [--template PATH] [--parameter Key=Value]...   the SAM template it runs, and overrides
   studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack
   (the verbs below also take --state-dir DIR: the running stack's, default .local/state)
   studio ingest <files or folders>... [--repo NAME] [--as EMAIL]
@@ -69,6 +70,14 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
             "--ready-file" => ready_file = Some(PathBuf::from(value()?)),
             "--front-door-port" => options.front_door_port = value()?.parse()?,
             "--bedrock-port" => options.bedrock_port = value()?.parse()?,
+            "--template" => options.template = value()?.into(),
+            "--parameter" => {
+                let pair = value()?;
+                let (key, value) = pair
+                    .split_once('=')
+                    .with_context(|| format!("--parameter takes Key=Value, not {pair:?}"))?;
+                options.parameters.push((key.to_owned(), value.to_owned()));
+            }
             "--no-functions" => options.functions = false,
             "--no-moto" => options.moto = false,
             "--no-seed" => options.seed = false,

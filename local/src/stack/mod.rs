@@ -44,6 +44,10 @@ pub struct Options {
     pub bedrock_port: u16,
     /// The checkout, where function binaries are built from.
     pub root: PathBuf,
+    /// The SAM template the stack runs (`--template`, default `infra/template.yaml`).
+    pub template: PathBuf,
+    /// Template parameters, as `sam deploy --parameter-overrides` takes them (`--parameter`).
+    pub parameters: Vec<(String, String)>,
 }
 
 impl Options {
@@ -74,6 +78,8 @@ impl Options {
             front_door_port: port("STUDIO_FRONT_DOOR_PORT", 3000),
             bedrock_port: port("STUDIO_BEDROCK_PORT", 4583),
             root: root.to_owned(),
+            template: root.join("infra/template.yaml"),
+            parameters: Vec::new(),
         }
     }
 }
