@@ -15,3 +15,4 @@ pub mod net;
 pub mod runner;
 pub mod runtime_api;
 pub mod stack;
+pub mod template;
