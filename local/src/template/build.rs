@@ -9,18 +9,19 @@ use serde_json::Value;
 
 use super::intrinsics::scalar;
 use super::model::{
-    ApiRoute, Deployment, FunctionSpec, MockRoute, QueueSpec, Redrive, ScheduleSource, SqsSource,
-    screaming_snake,
+    Deployment, FunctionSpec, QueueSpec, Redrive, ScheduleSource, SqsSource, screaming_snake,
 };
-use super::{Ids, Template, managed, physical};
+use super::policies::role_policies;
+use super::routes::routes;
+use super::{Ids, Template, physical};
 
-type IdMap = BTreeMap<String, Ids>;
+pub(super) type IdMap = BTreeMap<String, Ids>;
 
 fn number(value: Option<&Value>) -> Option<u64> {
     value.and_then(|v| v.as_u64().or_else(|| scalar(v)?.parse().ok()))
 }
 
-fn u32_of(value: Option<&Value>) -> Option<u32> {
+pub(super) fn u32_of(value: Option<&Value>) -> Option<u32> {
     number(value).and_then(|n| u32::try_from(n).ok())
 }
 
@@ -259,145 +260,4 @@ fn schedules(template: &Template, ids: &IdMap) -> anyhow::Result<Vec<(String, Sc
         }
     }
     Ok(rules)
-}
-
-const METHODS: &[&str] = &[
-    "get",
-    "put",
-    "post",
-    "delete",
-    "options",
-    "head",
-    "patch",
-    "any",
-    "x-amazon-apigateway-any-method",
-];
-
-/// (integration URI, route) for each Lambda route of each REST API, and the mock routes.
-fn routes(
-    template: &Template,
-    ids: &IdMap,
-) -> anyhow::Result<(Vec<(String, ApiRoute)>, Vec<MockRoute>)> {
-    let (mut routes, mut mocks) = (Vec::new(), Vec::new());
-    for (logical_id, _) in template.of_kind("AWS::ApiGateway::RestApi") {
-        let properties = template.properties(logical_id, ids)?;
-        let paths = properties.pointer("/Body/paths").and_then(Value::as_object);
-        for (path, item) in paths.into_iter().flatten() {
-            for (method, operation) in item.as_object().into_iter().flatten() {
-                let method = method.to_lowercase();
-                if !METHODS.contains(&method.as_str()) {
-                    continue;
-                }
-                let method = if method.contains("any") {
-                    "ANY".to_owned()
-                } else {
-                    method.to_uppercase()
-                };
-                let Some(integration) = operation.get("x-amazon-apigateway-integration") else {
-                    continue;
-                };
-                let kind = integration.get("type").and_then(scalar).unwrap_or_default();
-                if kind.eq_ignore_ascii_case("mock") {
-                    let response = integration.pointer("/responses/default");
-                    mocks.push(MockRoute {
-                        method,
-                        path: path.clone(),
-                        status: response
-                            .and_then(|r| u32_of(r.get("statusCode")))
-                            .and_then(|s| u16::try_from(s).ok())
-                            .unwrap_or(200),
-                        body: response
-                            .and_then(|r| r.pointer("/responseTemplates/application~1json"))
-                            .and_then(scalar)
-                            .unwrap_or_default(),
-                    });
-                    continue;
-                }
-                let uri = integration.get("uri").and_then(scalar).unwrap_or_default();
-                let streaming = integration
-                    .get("responseTransferMode")
-                    .and_then(scalar)
-                    .is_some_and(|m| m == "STREAM")
-                    || uri.contains("response-streaming-invocations");
-                routes.push((
-                    uri,
-                    ApiRoute {
-                        method,
-                        path: path.clone(),
-                        streaming,
-                    },
-                ));
-            }
-        }
-    }
-    Ok((routes, mocks))
-}
-
-/// The policy documents of the role `role_arn`: inline, attached policy resources, managed.
-fn role_policies(template: &Template, ids: &IdMap, role_arn: &str) -> anyhow::Result<Vec<Value>> {
-    let Some((role_id, _)) = template.of_kind("AWS::IAM::Role").find(|(id, _)| {
-        ids[*id]
-            .attributes
-            .get("Arn")
-            .is_some_and(|a| a == role_arn)
-    }) else {
-        tracing::warn!(
-            role_arn,
-            "The function's role is not in the template: no policies"
-        );
-        return Ok(Vec::new());
-    };
-    let role_name = &ids[role_id].reference;
-    let document = |value: Option<&Value>| -> Option<Value> {
-        match value? {
-            Value::String(json) => serde_json::from_str(json).ok(),
-            other => Some(other.clone()),
-        }
-    };
-    let role = template.properties(role_id, ids)?;
-    let mut policies: Vec<Value> = role
-        .get("Policies")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|p| document(p.get("PolicyDocument")))
-        .collect();
-    let mut template_managed = BTreeMap::new();
-    for kind in ["AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"] {
-        for (id, _) in template.of_kind(kind) {
-            let properties = template.properties(id, ids)?;
-            let attached = properties
-                .get("Roles")
-                .and_then(Value::as_array)
-                .is_some_and(|roles| {
-                    roles
-                        .iter()
-                        .any(|r| scalar(r).is_some_and(|r| &r == role_name || r == role_arn))
-                });
-            let policy = document(properties.get("PolicyDocument"));
-            if attached {
-                policies.extend(policy.clone());
-            }
-            template_managed.insert(ids[id].reference.clone(), policy);
-        }
-    }
-    for arn in role
-        .get("ManagedPolicyArns")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(scalar)
-    {
-        match template_managed.get(&arn) {
-            Some(policy) => policies.extend(policy.clone()),
-            None => match managed::document(&arn) {
-                Some(policy) => policies.push(policy),
-                None => tracing::warn!(
-                    arn,
-                    "Unknown managed policy: the local stack grants nothing for it"
-                ),
-            },
-        }
-    }
-    Ok(policies)
 }

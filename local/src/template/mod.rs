@@ -2,6 +2,7 @@
 //! and resolved here (parameters, conditions, intrinsics, local physical ids) into the
 //! [`Deployment`] the local stack runs, whose resources [`deploy`] creates in moto.
 
+mod buckets;
 mod build;
 mod conditions;
 mod deploy;
@@ -10,6 +11,8 @@ mod managed;
 mod model;
 mod parameters;
 mod physical;
+mod policies;
+mod routes;
 mod secrets;
 mod transform;
 
@@ -28,7 +31,7 @@ pub use deploy::{deploy, deploy_template};
 pub use intrinsics::ResolveError;
 pub use model::{
     ApiRoute, Deployment, FunctionSpec, MockRoute, QueueSpec, Redrive, ScheduleSource, SqsSource,
-    parse_schedule,
+    kebab, parse_schedule,
 };
 pub use parameters::LOCAL_PARAMETERS;
 pub use physical::Ids;

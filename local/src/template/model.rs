@@ -144,6 +144,11 @@ pub fn parse_schedule(expression: &str) -> Option<Duration> {
     parsed
 }
 
+/// `FileProcessing` -> `file-processing`.
+pub fn kebab(logical_id: &str) -> String {
+    screaming_snake(logical_id).to_lowercase().replace('_', "-")
+}
+
 /// `FileProcessingDLQ` -> `FILE_PROCESSING_DLQ`.
 pub(crate) fn screaming_snake(logical_id: &str) -> String {
     let chars: Vec<char> = logical_id.chars().collect();
