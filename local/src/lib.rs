@@ -15,3 +15,4 @@ pub mod mock_search;
 pub mod net;
 pub mod runtime_api;
 pub mod stack;
+pub mod template;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use studio_tests::build::{self, docx, para};
-use studio_tests::private_stack::PrivateStack;
+use studio_tests::private_stack::{PrivateStack, template_with_visibility};
 
 const WORDS: &[&str] = &[
     "harbour", "ledger", "survey", "river", "copper", "lantern", "meadow", "archive", "ferry",
@@ -186,7 +186,7 @@ async fn main() {
     let count = files.len();
     eprintln!("corpus: {count} files, {:.1} MB", bytes as f64 / 1e6);
 
-    let stack = PrivateStack::start(300).await;
+    let stack = PrivateStack::start(&template_with_visibility(300), &[]).await;
     let staff = Arc::new(stack.staff().await);
     let repository = staff.repository("Benchmark").await;
     let pg = stack.t.postgres().await;

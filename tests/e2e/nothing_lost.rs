@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::StorageClass;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
-use studio_tests::private_stack::PrivateStack;
+use studio_tests::private_stack::{PrivateStack, template_with_visibility};
 
 const DOCUMENTS: usize = 50;
 
@@ -111,7 +111,7 @@ async fn drained(stack: &PrivateStack, limit: Duration) {
 #[tokio::test]
 async fn through_a_20_percent_fault_rate_nothing_is_stuck_lost_or_duplicated_and_poison_goes_to_the_dlq()
  {
-    let stack = PrivateStack::start(10).await;
+    let stack = PrivateStack::start(&template_with_visibility(10), &[]).await;
     let staff = stack.staff().await;
     let repository = staff.repository("Harbour ledgers").await;
     stack.t.server.set_fault_rate(0.2);

@@ -1,15 +1,16 @@
 //! Functions of a test's own, beside the test command's stack: a fresh database behind its
 //! own Data API server (so its fault switch and request count are the test's alone), its
-//! own bucket and queues with DLQs in the same moto (`aws_bootstrap.py` under a prefix),
-//! and the api, file-processor and embedding-generator binaries on them with their own
-//! front door. A test that turns faults on or drives messages into a DLQ disturbs no one.
+//! own bucket and queues with DLQs in the same moto (the template deployed as a stack of its
+//! own), and the functions on them with their own front door. A test that turns faults on or
+//! drives messages into a DLQ disturbs no one.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use studio_local::stack::functions::{self, Functions};
-use studio_local::stack::moto::{self, Resources};
+use studio_local::stack::moto::Resources;
 use studio_local::stack::python::Venv;
+use studio_local::template::{self, Deployment};
 use uuid::Uuid;
 
 use crate::TestDb;
@@ -19,6 +20,8 @@ pub struct PrivateStack {
     pub t: TestDb,
     pub functions: Functions,
     pub resources: Resources,
+    /// The template as deployed for this stack.
+    pub deployment: Deployment,
     pub sqs: aws_sdk_sqs::Client,
     pub s3: aws_sdk_s3::Client,
     state: PathBuf,
@@ -36,10 +39,29 @@ pub fn binaries_dir() -> PathBuf {
     }
 }
 
+/// A copy of infra/template.yaml edited by `edit` (e.g. shorter visibility timeouts), in a
+/// file of its own.
+pub fn edited_template(edit: impl FnOnce(String) -> String) -> PathBuf {
+    let original = concat!(env!("CARGO_MANIFEST_DIR"), "/../infra/template.yaml");
+    let text = std::fs::read_to_string(original).unwrap();
+    let path = std::env::temp_dir().join(format!("template-{}.yaml", Uuid::new_v4().simple()));
+    std::fs::write(&path, edit(text)).unwrap();
+    path
+}
+
+/// The template with every work queue's `VisibilityTimeout: 900` set to `secs`.
+pub fn template_with_visibility(secs: u32) -> PathBuf {
+    edited_template(|text| {
+        assert!(text.contains("VisibilityTimeout: 900"));
+        text.replace("VisibilityTimeout: 900", &format!("VisibilityTimeout: {secs}"))
+    })
+}
+
 impl PrivateStack {
-    /// Starts the functions on fresh resources whose queues hide a failed message for
-    /// `visibility_secs` and move it to their DLQ after 3 receives.
-    pub async fn start(visibility_secs: u32) -> Self {
+    /// Deploys `template` (with `overrides`) as a stack of its own and starts the functions
+    /// on it. Its `EnvironmentName` is the stack's name unless `overrides` set it, so that
+    /// its bucket is its own.
+    pub async fn start(template: &Path, overrides: &[(String, String)]) -> Self {
         let t = TestDb::migrated().await;
         let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
         let venv = Venv {
@@ -49,17 +71,14 @@ impl PrivateStack {
             ),
         };
         let moto_endpoint = env("AWS_ENDPOINT_URL_SQS");
-        let visibility = visibility_secs.to_string();
-        let resources = moto::bootstrap_with(
-            &venv,
-            &moto_endpoint,
-            &[
-                ("STUDIO_RESOURCE_PREFIX", prefix.as_str()),
-                ("STUDIO_QUEUE_VISIBILITY_SECS", visibility.as_str()),
-            ],
-        )
-        .await
-        .unwrap();
+        let mut overrides = overrides.to_vec();
+        if !overrides.iter().any(|(k, _)| k == "EnvironmentName") {
+            overrides.push(("EnvironmentName".to_owned(), prefix.clone()));
+        }
+        let deployment = template::deploy(template, &overrides, &prefix, &moto_endpoint, &venv)
+            .await
+            .unwrap();
+        let resources = Resources::from_deployment(&deployment).unwrap();
         let state = std::env::temp_dir().join(format!("studio-{prefix}"));
         std::fs::create_dir_all(&state).unwrap();
         let mut vars: Vec<(String, String)> = [
@@ -111,6 +130,7 @@ impl PrivateStack {
             t,
             functions,
             resources,
+            deployment,
             state,
         }
     }

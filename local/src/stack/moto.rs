@@ -1,5 +1,5 @@
 //! moto in server mode for S3, SQS, Secrets Manager and EventBridge, and the resources the
-//! functions expect in it.
+//! functions expect in it (those infra/template.yaml declares, see [`crate::template`]).
 
 use std::path::Path;
 use std::time::Duration;
@@ -7,6 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::Deserialize;
 use tokio::process::Command;
+
+use crate::template::Deployment;
 
 use super::process::{Service, wait_until};
 use super::python::Venv;
@@ -18,7 +20,7 @@ pub struct QueueUrls {
     pub dlq_url: String,
 }
 
-/// What the bootstrap script created.
+/// The resources of the template that clients and tests name.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Resources {
@@ -43,34 +45,56 @@ pub async fn start(venv: &Venv, port: u16, log: &Path) -> anyhow::Result<Service
     Ok(service)
 }
 
-/// Creates the bucket, queues with DLQs, secrets and scheduler rule (idempotent).
+/// Deploys the checkout's infra/template.yaml into moto as the stack `studio`.
+///
+/// Kept for `studio up` until it takes a [`crate::template::Deployment`] directly.
 pub async fn bootstrap(venv: &Venv, endpoint: &str) -> anyhow::Result<Resources> {
-    bootstrap_with(venv, endpoint, &[]).await
+    let template = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../infra/template.yaml"
+    ));
+    let deployment = crate::template::deploy(template, &[], "studio", endpoint, venv).await?;
+    Resources::from_deployment(&deployment)
 }
 
-/// [`bootstrap`] with variables the script reads: `STUDIO_RESOURCE_PREFIX` (a second set of
-/// resources beside the stack's, e.g. for a test with functions of its own) and
-/// `STUDIO_QUEUE_VISIBILITY_SECS`.
-pub async fn bootstrap_with(
-    venv: &Venv,
-    endpoint: &str,
-    vars: &[(&str, &str)],
-) -> anyhow::Result<Resources> {
-    const SCRIPT: &str = include_str!("../../aws_bootstrap.py");
-    let output = Command::new(venv.bin("python"))
-        .args(["-c", SCRIPT])
-        .envs(vars.iter().copied())
-        .env("MOTO_ENDPOINT", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "local")
-        .env("AWS_SECRET_ACCESS_KEY", "local")
-        .output()
-        .await
-        .context("cannot run aws_bootstrap.py")?;
-    if !output.status.success() {
-        anyhow::bail!(
-            "creating the moto resources failed: {}",
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
+impl Resources {
+    /// The queues (`FileProcessingQueue` -> `file-processing`, with its redrive's DLQ), the
+    /// documents bucket and the secrets of a deployment.
+    pub fn from_deployment(deployment: &Deployment) -> anyhow::Result<Self> {
+        let value = |name: &str| {
+            deployment
+                .env(name)
+                .map(str::to_owned)
+                .with_context(|| format!("the template gives no {name}"))
+        };
+        let mut queues = std::collections::BTreeMap::new();
+        for queue in &deployment.queues {
+            let (Some(stem), Some(redrive)) =
+                (queue.logical_id.strip_suffix("Queue"), &queue.redrive)
+            else {
+                continue;
+            };
+            let Some(dlq) = deployment
+                .queues
+                .iter()
+                .find(|q| q.arn == redrive.dead_letter_arn)
+            else {
+                continue;
+            };
+            let name = crate::template::kebab(stem);
+            queues.insert(
+                name,
+                QueueUrls {
+                    url: queue.url.clone(),
+                    dlq_url: dlq.url.clone(),
+                },
+            );
+        }
+        Ok(Self {
+            bucket: value("DOCUMENTS_BUCKET")?,
+            queues,
+            database_secret_arn: value("DATABASE_SECRET_ARN")?,
+            settings_key_secret_arn: value("SETTINGS_KEY_SECRET_ARN")?,
+        })
     }
-    serde_json::from_slice(&output.stdout).context("aws_bootstrap.py printed no resource list")
 }
