@@ -53,7 +53,10 @@ pub fn edited_template(edit: impl FnOnce(String) -> String) -> PathBuf {
 pub fn template_with_visibility(secs: u32) -> PathBuf {
     edited_template(|text| {
         assert!(text.contains("VisibilityTimeout: 900"));
-        text.replace("VisibilityTimeout: 900", &format!("VisibilityTimeout: {secs}"))
+        text.replace(
+            "VisibilityTimeout: 900",
+            &format!("VisibilityTimeout: {secs}"),
+        )
     })
 }
 
@@ -75,49 +78,43 @@ impl PrivateStack {
         if !overrides.iter().any(|(k, _)| k == "EnvironmentName") {
             overrides.push(("EnvironmentName".to_owned(), prefix.clone()));
         }
+        overrides.push(("DatabaseName".to_owned(), t.name.clone()));
         let deployment = template::deploy(template, &overrides, &prefix, &moto_endpoint, &venv)
             .await
             .unwrap();
         let resources = Resources::from_deployment(&deployment).unwrap();
         let state = std::env::temp_dir().join(format!("studio-{prefix}"));
         std::fs::create_dir_all(&state).unwrap();
-        let mut vars: Vec<(String, String)> = [
-            "AWS_REGION",
-            "AWS_ACCESS_KEY_ID",
-            "AWS_SECRET_ACCESS_KEY",
+        let mut endpoints: Vec<(String, String)> = [
             "AWS_ENDPOINT_URL_S3",
             "AWS_ENDPOINT_URL_SQS",
             "AWS_ENDPOINT_URL_SECRETS_MANAGER",
             "AWS_ENDPOINT_URL_EVENTBRIDGE",
+            "AWS_ENDPOINT_URL_SESV2",
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
         ]
         .into_iter()
         .map(|name| (name.to_owned(), env(name)))
         .collect();
-        vars.extend([
-            ("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), t.server.endpoint()),
-            (
-                "DATABASE_RESOURCE_ARN".to_owned(),
-                crate::CLUSTER_ARN.to_owned(),
-            ),
-            (
-                "DATABASE_SECRET_ARN".to_owned(),
-                resources.database_secret_arn.clone(),
-            ),
-            ("DATABASE_NAME".to_owned(), t.name.clone()),
-            ("DOCUMENTS_BUCKET".to_owned(), resources.bucket.clone()),
-            (
-                "SETTINGS_KEY_SECRET_ARN".to_owned(),
-                resources.settings_key_secret_arn.clone(),
-            ),
-        ]);
-        for (name, urls) in &resources.queues {
-            let var = name.to_uppercase().replace('-', "_");
-            vars.push((format!("{var}_QUEUE_URL"), urls.url.clone()));
-            vars.push((format!("{var}_DLQ_URL"), urls.dlq_url.clone()));
-        }
-        let functions = functions::start_binaries(&binaries_dir(), &state, 0, &vars)
-            .await
-            .unwrap();
+        endpoints.push(("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), t.server.endpoint()));
+        let local = [
+            ("OCR_PROVIDER".to_owned(), "tesseract".to_owned()),
+            ("NOTIFY_MAILER".to_owned(), "none".to_owned()),
+        ];
+        let admin = |_: &template::FunctionSpec| ("local".to_owned(), "local".to_owned());
+        let functions = functions::start_binaries(
+            &binaries_dir(),
+            &deployment,
+            &state,
+            0,
+            &functions::Services {
+                endpoints: &endpoints,
+                credentials: &admin,
+                local: &local,
+            },
+        )
+        .await
+        .unwrap();
         let sdk = studio_local::stack::local_sdk_config(&moto_endpoint);
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)

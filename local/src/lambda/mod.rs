@@ -159,7 +159,7 @@ impl Function {
     }
 
     /// Kills every instance, busy ones included.
-    pub async fn stop(self) {
+    pub async fn stop(&self) {
         self.stopping.send_replace(true);
         self.idle.free.close();
         let idle = std::mem::take(&mut *lock(&self.idle.instances));

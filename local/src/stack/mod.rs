@@ -142,6 +142,17 @@ pub fn data_api_client(
     shared::data_api::DataApi::new(sdk_client(endpoint), &database)
 }
 
+/// The stack's name in the template's eyes (`AWS::StackName`), a prefix of its resources.
+pub const STACK_NAME: &str = "studio";
+
+/// The template's parameters: the database this stack serves as `DatabaseName`, unless
+/// `--parameter` names another, then the user's overrides.
+fn template_parameters(options: &Options) -> Vec<(String, String)> {
+    let mut parameters = vec![("DatabaseName".to_owned(), options.database.clone())];
+    parameters.extend(options.parameters.iter().cloned());
+    parameters
+}
+
 /// Starts everything; on failure, stops what had already started before returning the error.
 pub async fn up(options: &Options) -> anyhow::Result<Stack> {
     let mut services = Vec::new();
@@ -216,21 +227,29 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}/database",
         "studio"
     );
-    let mut env = vec![
-        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
-        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
-        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
+    // Where the AWS services are, for the functions and for clients of the stack.
+    let mut endpoints = vec![
         ("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), data_api.endpoint()),
         (
             "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".to_owned(),
             bedrock.endpoint(),
         ),
+    ];
+    let mut env = vec![
+        ("AWS_REGION".to_owned(), "us-east-1".to_owned()),
+        ("AWS_ACCESS_KEY_ID".to_owned(), "local".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY".to_owned(), "local".to_owned()),
         (
             "DATABASE_RESOURCE_ARN".to_owned(),
             LOCAL_CLUSTER_ARN.to_owned(),
         ),
         ("DATABASE_NAME".to_owned(), options.database.clone()),
         ("STUDIO_DATABASE_URL".to_owned(), admin_url),
+        // Where the functions' logs (`<function>.log`, with Lambda's REPORT lines) are.
+        (
+            "STUDIO_STATE_DIR".to_owned(),
+            options.state_dir.display().to_string(),
+        ),
     ];
     let mailbox = options.state_dir.join("mailbox");
     std::fs::create_dir_all(&mailbox)
@@ -239,28 +258,58 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         "STUDIO_MAILBOX_DIR".to_owned(),
         mailbox.display().to_string(),
     ));
+    let mut deployment = None;
     if options.moto {
         let log = options.state_dir.join("moto.log");
         services.push(moto::start(&venv, options.moto_port, &log).await?);
         let endpoint = format!("http://127.0.0.1:{}", options.moto_port);
-        let resources = moto::bootstrap(&venv, &endpoint).await?;
-        secret_arn = resources.database_secret_arn.clone();
+        let deployed = crate::template::deploy(
+            &options.template,
+            &template_parameters(options),
+            STACK_NAME,
+            &endpoint,
+            &venv,
+        )
+        .await
+        .with_context(|| format!("cannot run {}", options.template.display()))?;
+        if let Some(arn) = deployed.env("DATABASE_SECRET_ARN") {
+            secret_arn = arn.to_owned();
+        }
         for service in ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE", "SESV2"] {
-            env.push((format!("AWS_ENDPOINT_URL_{service}"), endpoint.clone()));
+            endpoints.push((format!("AWS_ENDPOINT_URL_{service}"), endpoint.clone()));
         }
-        env.push(("DOCUMENTS_BUCKET".to_owned(), resources.bucket.clone()));
-        env.push((
-            "SETTINGS_KEY_SECRET_ARN".to_owned(),
-            resources.settings_key_secret_arn.clone(),
-        ));
-        for (name, urls) in &resources.queues {
-            let var = name.to_uppercase().replace('-', "_");
-            env.push((format!("{var}_QUEUE_URL"), urls.url.clone()));
-            env.push((format!("{var}_DLQ_URL"), urls.dlq_url.clone()));
-        }
+        env.extend(
+            deployed
+                .client_env
+                .iter()
+                .filter(|(k, _)| k != "DATABASE_SECRET_ARN")
+                .cloned(),
+        );
+        deployment = Some(deployed);
     }
     env.push(("DATABASE_SECRET_ARN".to_owned(), secret_arn.clone()));
+    env.extend(endpoints.iter().cloned());
 
+    // Provider settings the settings store does not hold yet, and the knobs the test
+    // command shortens: the only variables a function gets besides the template's own.
+    let mut local = vec![
+        // Until Textract and SES have local servers: tesseract and the mailbox folder.
+        ("OCR_PROVIDER".to_owned(), "tesseract".to_owned()),
+        ("NOTIFY_MAILER".to_owned(), "mailbox".to_owned()),
+        (
+            "STUDIO_MAILBOX_DIR".to_owned(),
+            mailbox.display().to_string(),
+        ),
+        (
+            "RUST_LOG".to_owned(),
+            std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
+        ),
+    ];
+    for knob in ["SETTINGS_CACHE_SECS", "MODELS_CACHE_SECS"] {
+        if let Ok(value) = std::env::var(knob) {
+            local.push((knob.to_owned(), value));
+        }
+    }
     // Assistant tools search the web through the Brave mock unless a provider is set.
     let mock_search = if std::env::var_os("WEB_SEARCH_PROVIDER").is_none() {
         let mock = crate::mock_search::MockSearch::start(
@@ -269,15 +318,30 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         )
         .await
         .context("cannot start the mock search server")?;
-        env.extend([
+        local.extend([
             ("WEB_SEARCH_PROVIDER".to_owned(), "brave".to_owned()),
             ("WEB_SEARCH_API_KEY".to_owned(), LOCAL_SEARCH_KEY.to_owned()),
             ("WEB_SEARCH_BASE_URL".to_owned(), mock.base_url()),
         ]);
         Some(mock)
     } else {
+        for name in [
+            "WEB_SEARCH_PROVIDER",
+            "WEB_SEARCH_API_KEY",
+            "WEB_SEARCH_BASE_URL",
+        ] {
+            if let Ok(value) = std::env::var(name) {
+                local.push((name.to_owned(), value));
+            }
+        }
         None
     };
+    env.extend(
+        local
+            .iter()
+            .filter(|(k, _)| k.starts_with("WEB_SEARCH_"))
+            .cloned(),
+    );
 
     let db = data_api_client(&data_api.endpoint(), &options.database, &secret_arn);
     migrate(&db).await?;
@@ -285,12 +349,18 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         seed::seed(&db).await.context("seeding demo data failed")?;
     }
 
-    let functions = if options.functions && options.moto {
+    let functions = if let (true, Some(deployment)) = (options.functions, &deployment) {
+        let admin = |_: &crate::template::FunctionSpec| ("local".to_owned(), "local".to_owned());
         let functions = functions::start(
             &options.root,
+            deployment,
             &options.state_dir,
             options.front_door_port,
-            &env,
+            &functions::Services {
+                endpoints: &endpoints,
+                credentials: &admin,
+                local: &local,
+            },
         )
         .await?;
         env.extend(functions.env.iter().cloned());
