@@ -6,6 +6,7 @@
 
 pub mod classify;
 pub mod deny;
+pub mod enforce;
 pub mod evaluate;
 pub mod gateway;
 pub mod policy;
@@ -15,6 +16,7 @@ use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 
 pub use classify::{Protocol, Unclassified, classify};
+pub use enforce::{Guard, enforce};
 pub use evaluate::{Decision, Request, evaluate, refused_resource};
 pub use gateway::Gateway;
 pub use policy::{Policy, PolicyError};
@@ -40,7 +42,7 @@ pub fn authorize(
     principals: &Principals,
     service: Option<&str>,
     call: Call<'_>,
-) -> Result<(), Response> {
+) -> Result<(), Box<Response>> {
     let authorization = call
         .headers
         .get("authorization")
@@ -53,7 +55,9 @@ pub fn authorize(
     let protocol = Protocol::detect(&service, call.headers);
     let Some(scope) = scope else {
         tracing::warn!(service, path = call.path, "Refused by IAM: no credentials");
-        return Err(deny::missing_authentication_response(&service, protocol));
+        return Err(Box::new(deny::missing_authentication_response(
+            &service, protocol,
+        )));
     };
     let Some(principal) = principals.get(&scope.access_key_id) else {
         tracing::warn!(
@@ -61,7 +65,9 @@ pub fn authorize(
             access_key_id = scope.access_key_id,
             "Refused by IAM: unknown access key"
         );
-        return Err(deny::unrecognized_client_response(&service, protocol));
+        return Err(Box::new(deny::unrecognized_client_response(
+            &service, protocol,
+        )));
     };
     if principal.admin {
         return Ok(());
@@ -83,14 +89,14 @@ pub fn authorize(
                 resource = "*",
                 "Refused by IAM: operation unknown to the local IAM"
             );
-            return Err(deny::deny_response(
+            return Err(Box::new(deny::deny_response(
                 &service,
                 protocol,
                 &principal.arn,
                 &action,
                 "*",
                 &Decision::ImplicitDeny,
-            ));
+            )));
         }
     };
     for request in &requests {
@@ -102,14 +108,14 @@ pub fn authorize(
                 ?decision,
                 "Refused by IAM"
             );
-            return Err(deny::deny_response(
+            return Err(Box::new(deny::deny_response(
                 &service,
                 protocol,
                 &principal.arn,
                 &request.action,
                 &resource,
                 &decision,
-            ));
+            )));
         }
     }
     Ok(())

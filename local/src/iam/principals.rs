@@ -194,7 +194,9 @@ mod tests {
     fn a_role_gets_the_same_access_key_every_time_in_a_run() {
         let principals = Principals::new();
         let policy = json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}});
-        let first = principals.issue(ROLE, "api", &[policy.clone()]).unwrap();
+        let first = principals
+            .issue(ROLE, "api", std::slice::from_ref(&policy))
+            .unwrap();
         let again = principals.issue(ROLE, "api", &[policy]).unwrap();
         assert_eq!(first, again);
         assert!(first.access_key_id.starts_with("ASIALOCAL"));

@@ -135,3 +135,7 @@ pub fn query_param(text: &str, name: &str) -> Option<String> {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "s3_tests.rs"]
+mod s3_tests;
