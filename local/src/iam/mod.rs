@@ -3,6 +3,14 @@
 //!
 //! [`authorize`] is the one decision every enforcement point asks: the [`gateway`] in
 //! front of moto, the Data API server and the Bedrock server.
+//!
+//! Not enforced: signatures (see [`principals`]); resource-based policies (bucket and
+//! queue policies), permission boundaries, SCPs and session policies; condition keys the
+//! classifiers do not fill in (only the Secrets Manager by-name marker is set, so a
+//! statement conditioned on e.g. `s3:prefix` or `iam:PassedToService` applies only when
+//! its operator is negated); policy variables; `iam:PassRole` (no IAM endpoint here);
+//! deliveries moto makes itself (S3 notifications to SQS, SNS to SQS), which AWS governs by
+//! resource policies. Operations the classifiers do not know are refused for roles.
 
 pub mod classify;
 pub mod deny;
