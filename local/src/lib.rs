@@ -8,6 +8,7 @@ pub mod cli_assistants;
 pub mod cli_ingest;
 pub mod data_api;
 pub mod front_door;
+pub mod iam;
 pub mod lambda;
 pub mod mailbox;
 pub mod mock_providers;

@@ -138,10 +138,19 @@ pub struct BedrockServer {
 impl BedrockServer {
     /// Binds `addr` (port 0 picks a free one) and serves in the background.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::start_with_iam(addr, None).await
+    }
+
+    /// [`BedrockServer::start`], checking every model call against the caller's role when
+    /// `iam` is set.
+    pub async fn start_with_iam(
+        addr: SocketAddr,
+        iam: Option<Arc<crate::iam::Principals>>,
+    ) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let state = Arc::new(AppState::default());
-        let app = router(Arc::clone(&state));
+        let app = router(Arc::clone(&state), iam);
         let task = tokio::spawn(async move {
             if let Err(error) = crate::net::serve(listener, app).await {
                 tracing::error!(%error, "Bedrock server stopped");
@@ -176,11 +185,23 @@ impl Drop for BedrockServer {
     }
 }
 
-fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+fn router(state: Arc<AppState>, iam: Option<Arc<crate::iam::Principals>>) -> Router {
+    let mut models = Router::new()
         .route("/model/{model_id}/invoke", post(invoke_model))
         .route("/model/{model_id}/converse", post(converse))
-        .route("/model/{model_id}/converse-stream", post(converse_stream))
+        .route("/model/{model_id}/converse-stream", post(converse_stream));
+    if let Some(principals) = iam {
+        let guard = crate::iam::Guard {
+            principals,
+            service: "bedrock",
+            max_body_bytes: 25 * 1024 * 1024,
+        };
+        models = models.route_layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::iam::enforce,
+        ));
+    }
+    models
         .route("/_local/script", post(set_script))
         .route("/_local/requests", get(requests))
         .route("/_local/reset", post(reset))

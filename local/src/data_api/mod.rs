@@ -44,6 +44,9 @@ pub struct ServerConfig {
     pub max_response_bytes: usize,
     /// Fraction of calls (0.0..=1.0) that fail with a transient error before touching the database.
     pub fault_rate: f64,
+    /// When set, every call is checked against the caller's role (cluster and secret, as
+    /// the real service does) before anything else; `None` lets any caller in.
+    pub iam: Option<Arc<crate::iam::Principals>>,
 }
 
 impl ServerConfig {
@@ -55,6 +58,7 @@ impl ServerConfig {
             transaction_idle_timeout: Duration::from_secs(180),
             max_response_bytes: 1024 * 1024,
             fault_rate: 0.0,
+            iam: None,
         }
     }
 }
@@ -155,12 +159,24 @@ impl Drop for DataApiServer {
 }
 
 fn router(state: Arc<AppState>) -> Router {
-    Router::new()
+    let mut operations = Router::new()
         .route("/Execute", post(execute))
         .route("/BatchExecute", post(batch_execute))
         .route("/BeginTransaction", post(begin_transaction))
         .route("/CommitTransaction", post(commit_transaction))
-        .route("/RollbackTransaction", post(rollback_transaction))
+        .route("/RollbackTransaction", post(rollback_transaction));
+    if let Some(principals) = &state.config.iam {
+        let guard = crate::iam::Guard {
+            principals: Arc::clone(principals),
+            service: "rds-data",
+            max_body_bytes: MAX_REQUEST_BYTES,
+        };
+        operations = operations.route_layer(axum::middleware::from_fn_with_state(
+            guard,
+            crate::iam::enforce,
+        ));
+    }
+    operations
         .route("/_local/faults", post(set_faults))
         .route("/_local/health", get(|| async { "ok" }))
         .fallback(|| async {
