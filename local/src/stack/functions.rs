@@ -34,7 +34,7 @@ pub struct Functions {
 pub struct Services<'a> {
     pub endpoints: &'a [(String, String)],
     /// The access key pair a function's role stands for.
-    pub credentials: &'a dyn Fn(&FunctionSpec) -> (String, String),
+    pub credentials: &'a dyn Fn(&FunctionSpec) -> anyhow::Result<(String, String)>,
     /// Settings of third-party providers the settings store does not hold yet (the web
     /// search mock), and the tuning knobs the test command shortens.
     pub local: &'a [(String, String)],
@@ -65,8 +65,8 @@ fn config(
     dir: &Path,
     state_dir: &Path,
     services: &Services<'_>,
-) -> FunctionConfig {
-    let (key, secret) = (services.credentials)(spec);
+) -> anyhow::Result<FunctionConfig> {
+    let (key, secret) = (services.credentials)(spec)?;
     let mut env = vec![
         ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), spec.name.clone()),
         ("AWS_ACCESS_KEY_ID".to_owned(), key),
@@ -80,7 +80,7 @@ fn config(
         .and_then(|n| n.parse().ok())
         .unwrap_or(LOCAL_MAX_INSTANCES);
     let reserved = spec.reserved_concurrency.map(|n| n as usize);
-    FunctionConfig {
+    Ok(FunctionConfig {
         name: spec.name.clone(),
         binary: dir.join(&spec.binary),
         env,
@@ -89,7 +89,7 @@ fn config(
         max_instances: reserved.unwrap_or(local_max.max(warm_instances(spec))),
         throttles: reserved.is_some(),
         log_dir: state_dir.to_owned(),
-    }
+    })
 }
 
 /// Instances started before the first request: several for a function that streams
@@ -136,7 +136,7 @@ pub async fn start_binaries(
         .iter()
         .filter(|f| !f.api.is_empty() || !f.sqs.is_empty() || !f.schedules.is_empty())
     {
-        let function = Arc::new(Function::new(config(spec, dir, state_dir, services)));
+        let function = Arc::new(Function::new(config(spec, dir, state_dir, services)?));
         function
             .warm(warm_instances(spec))
             .await

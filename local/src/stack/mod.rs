@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use std::sync::Arc;
+
 use crate::bedrock::BedrockServer;
+use crate::iam::{Gateway, Principals};
 use crate::data_api::{DataApiServer, ServerConfig};
 use process::Service;
 
@@ -99,6 +102,10 @@ pub struct Stack {
     pub mailbox: PathBuf,
     /// The Brave Search mock the tools use, when no real provider is configured.
     pub mock_search: Option<crate::mock_search::MockSearch>,
+    /// Who may call what: the roles of the template, and the stack's own admin key.
+    pub principals: Arc<Principals>,
+    /// IAM in front of moto, on the port clients know as moto's.
+    pub gateway: Option<Gateway>,
     pub started_in: Duration,
 }
 
@@ -153,6 +160,24 @@ fn template_parameters(options: &Options) -> Vec<(String, String)> {
     parameters
 }
 
+/// The access key pair standing for a function's role, whose policies every call it makes
+/// is then held to.
+pub fn role_credentials(
+    principals: &Principals,
+    spec: &crate::template::FunctionSpec,
+) -> anyhow::Result<(String, String)> {
+    let credentials = principals
+        .issue(&spec.role_arn, &spec.name, &spec.policies)
+        .with_context(|| format!("the policies of {}'s role", spec.name))?;
+    Ok((credentials.access_key_id, credentials.secret_access_key))
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port())
+}
+
 /// Starts everything; on failure, stops what had already started before returning the error.
 pub async fn up(options: &Options) -> anyhow::Result<Stack> {
     let mut services = Vec::new();
@@ -192,7 +217,9 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
     };
     postgres::ensure_database(&postgres_config, &options.database).await?;
 
+    let principals = Arc::new(Principals::new());
     let mut server_config = ServerConfig::new(postgres_config, options.database.clone());
+    server_config.iam = Some(Arc::clone(&principals));
     if let Some(rate) = std::env::var("DATA_API_FAULT_RATE")
         .ok()
         .and_then(|r| r.parse().ok())
@@ -211,10 +238,10 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         )
     })?;
 
-    let bedrock = BedrockServer::start(SocketAddr::from((
-        Ipv4Addr::LOCALHOST,
-        options.bedrock_port,
-    )))
+    let bedrock = BedrockServer::start_with_iam(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, options.bedrock_port)),
+        Some(Arc::clone(&principals)),
+    )
     .await
     .with_context(|| {
         format!(
@@ -259,15 +286,28 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         mailbox.display().to_string(),
     ));
     let mut deployment = None;
+    let mut gateway = None;
     if options.moto {
+        // moto listens inside; clients and functions reach it through IAM on its port.
         let log = options.state_dir.join("moto.log");
-        services.push(moto::start(&venv, options.moto_port, &log).await?);
-        let endpoint = format!("http://127.0.0.1:{}", options.moto_port);
+        let moto_port = free_port()?;
+        services.push(moto::start(&venv, moto_port, &log).await?);
+        let moto = format!("http://127.0.0.1:{moto_port}");
+        let iam = Gateway::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, options.moto_port)),
+            moto.clone(),
+            Arc::clone(&principals),
+        )
+        .await
+        .with_context(|| format!("cannot listen on port {} for moto", options.moto_port))?;
+        let endpoint = iam.endpoint();
+        env.push(("STUDIO_MOTO_URL".to_owned(), moto.clone()));
+        gateway = Some(iam);
         let deployed = crate::template::deploy(
             &options.template,
             &template_parameters(options),
             STACK_NAME,
-            &endpoint,
+            &moto,
             &venv,
         )
         .await
@@ -350,7 +390,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
     }
 
     let functions = if let (true, Some(deployment)) = (options.functions, &deployment) {
-        let admin = |_: &crate::template::FunctionSpec| ("local".to_owned(), "local".to_owned());
+        let credentials = |spec: &crate::template::FunctionSpec| role_credentials(&principals, spec);
         let functions = functions::start(
             &options.root,
             deployment,
@@ -358,7 +398,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
             options.front_door_port,
             &functions::Services {
                 endpoints: &endpoints,
-                credentials: &admin,
+                credentials: &credentials,
                 local: &local,
             },
         )
@@ -378,6 +418,8 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         env,
         mailbox,
         mock_search,
+        principals,
+        gateway,
         started_in: started.elapsed(),
     };
     let env_file: String = stack
