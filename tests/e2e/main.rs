@@ -24,6 +24,7 @@ mod ingest_cli;
 mod knowledge;
 mod migrations;
 mod nothing_lost;
+mod nothing_stuck;
 mod notifications;
 mod ocr;
 mod personas;
