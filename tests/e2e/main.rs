@@ -29,6 +29,7 @@ mod notifications;
 mod ocr;
 mod personas;
 mod rate_limit;
+mod resumable_runs;
 mod runtime_api;
 mod schedules;
 mod ses_mailer;
