@@ -184,3 +184,12 @@ pub async fn settings(db: &DataApi) -> shared::settings::Settings {
         shared::settings::DEFAULT_TTL,
     )
 }
+
+/// A Lambda deadline (`lambda_runtime::Context::deadline`, ms since the epoch) `secs`
+/// from now, for handlers driven in-process.
+pub fn deadline_in(secs: u64) -> u64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    u64::try_from((now + Duration::from_secs(secs)).as_millis()).unwrap_or(u64::MAX)
+}

@@ -135,9 +135,13 @@ async fn the_generator_configured_for_bedrock_embeds_an_item_to_completed_throug
 
         let t = TestDb::migrated().await;
         let (item, chunks, caller) = stored_item(&t).await;
-        let response = handle(fixture_event(&chunks), &deps(&t, embedder))
-            .await
-            .unwrap();
+        let response = handle(
+            fixture_event(&chunks),
+            &deps(&t, embedder),
+            studio_tests::deadline_in(900),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             response.batch_item_failures.len(),
             1,

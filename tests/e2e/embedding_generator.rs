@@ -80,6 +80,7 @@ async fn the_fixture_batch_embeds_the_good_message_and_reports_only_the_bad_one(
     let response = handle(
         fixture_event(&chunks),
         &deps(&t, Box::new(HashingEmbedder::new(1024))),
+        studio_tests::deadline_in(900),
     )
     .await
     .unwrap();
@@ -145,9 +146,13 @@ async fn a_throttled_provider_is_waited_for_and_a_refusing_one_fails_the_item_wi
         "text-embedding-3-small",
         8,
     );
-    let response = handle(fixture_event(&chunks), &deps(&t, Box::new(embedder)))
-        .await
-        .unwrap();
+    let response = handle(
+        fixture_event(&chunks),
+        &deps(&t, Box::new(embedder)),
+        studio_tests::deadline_in(900),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         response.batch_item_failures.len(),
         1,
@@ -165,9 +170,13 @@ async fn a_throttled_provider_is_waited_for_and_a_refusing_one_fails_the_item_wi
     let (item, chunks, caller) = stored_item(&t).await;
     let (base, _) = mock_openai("reject").await;
     let embedder = OpenAiEmbedder::new(&base, None, "text-embedding-3-small", 8);
-    let response = handle(fixture_event(&chunks), &deps(&t, Box::new(embedder)))
-        .await
-        .unwrap();
+    let response = handle(
+        fixture_event(&chunks),
+        &deps(&t, Box::new(embedder)),
+        studio_tests::deadline_in(900),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.batch_item_failures.len(), 2);
     let failed = items::get(&t.db, &caller, item).await.unwrap();
     assert_eq!(failed.status, "failed");

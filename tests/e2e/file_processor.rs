@@ -23,8 +23,8 @@ fn env(name: &str) -> String {
         .unwrap_or_else(|_| panic!("{name} is not set: run the tests with scripts/test.sh"))
 }
 
-struct World {
-    t: TestDb,
+pub(crate) struct World {
+    pub(crate) t: TestDb,
     caller: Caller,
     repository: Uuid,
     store: S3ObjectStore,
@@ -33,7 +33,7 @@ struct World {
     sqs: aws_sdk_sqs::Client,
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let t = TestDb::migrated().await;
     let team = t.team().await;
     let caller = t.member(&format!("u-{team}"), "staff", team).await;
@@ -71,7 +71,7 @@ async fn world() -> World {
 }
 
 impl World {
-    fn pipeline(&self) -> Pipeline<'_> {
+    pub(crate) fn pipeline(&self) -> Pipeline<'_> {
         Pipeline {
             db: &self.t.db,
             store: &self.store,
@@ -85,7 +85,7 @@ impl World {
     }
 
     /// Creates an item and puts `bytes` at its key, as a browser's presigned PUT would.
-    async fn upload(&self, name: &str, bytes: &[u8]) -> Item {
+    pub(crate) async fn upload(&self, name: &str, bytes: &[u8]) -> Item {
         let new = NewItem::File {
             file_name: name.into(),
             content_type: None,
@@ -106,9 +106,13 @@ impl World {
             pipeline: self.pipeline(),
             max_receive_count: 3,
         };
-        let response = file_processor::handler::handle(notification(raw_key), &deps)
-            .await
-            .unwrap();
+        let response = file_processor::handler::handle(
+            notification(raw_key),
+            &deps,
+            studio_tests::deadline_in(900),
+        )
+        .await
+        .unwrap();
         response
             .batch_item_failures
             .into_iter()
@@ -142,9 +146,10 @@ impl World {
                 .map(|m| json!({"messageId": m.message_id, "receiptHandle": m.receipt_handle, "body": m.body, "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:embedding", "awsRegion": "us-east-1"}))
                 .collect();
             let event: SqsEvent = serde_json::from_value(json!({ "Records": records })).unwrap();
-            let response = embedding_generator::handler::handle(event, &deps)
-                .await
-                .unwrap();
+            let response =
+                embedding_generator::handler::handle(event, &deps, studio_tests::deadline_in(900))
+                    .await
+                    .unwrap();
             assert!(response.batch_item_failures.is_empty(), "embedding failed");
             for m in &messages {
                 self.sqs
@@ -159,7 +164,7 @@ impl World {
         }
     }
 
-    async fn item(&self, id: Uuid) -> Item {
+    pub(crate) async fn item(&self, id: Uuid) -> Item {
         items::get(&self.t.db, &self.caller, id).await.unwrap()
     }
 }
@@ -312,19 +317,23 @@ async fn keys_that_are_not_ours_are_refused_and_change_nothing() {
         "../../events/file-processor/s3-test-event.json"
     ))
     .unwrap();
-    let response = file_processor::handler::handle(test_event, &deps)
-        .await
-        .unwrap();
+    let response =
+        file_processor::handler::handle(test_event, &deps, studio_tests::deadline_in(900))
+            .await
+            .unwrap();
     assert!(
         response.batch_item_failures.is_empty(),
         "S3's test event is acknowledged"
     );
     let reprocess = include_str!("../../events/file-processor/reprocess.json")
         .replace("ITEM_ID", &item.id.to_string());
-    let response =
-        file_processor::handler::handle(serde_json::from_str(&reprocess).unwrap(), &deps)
-            .await
-            .unwrap();
+    let response = file_processor::handler::handle(
+        serde_json::from_str(&reprocess).unwrap(),
+        &deps,
+        studio_tests::deadline_in(900),
+    )
+    .await
+    .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert_eq!(
         w.item(item.id).await.status,

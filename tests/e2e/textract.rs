@@ -272,9 +272,13 @@ async fn the_textract_processor_turns_its_fixture_completions_into_chunks_or_a_r
 
     for _ in 0..2 {
         // The second delivery (SQS is at-least-once) changes nothing.
-        let response = textract_processor::handler::handle(succeeded.clone(), &deps)
-            .await
-            .unwrap();
+        let response = textract_processor::handler::handle(
+            succeeded.clone(),
+            &deps,
+            studio_tests::deadline_in(900),
+        )
+        .await
+        .unwrap();
         assert!(response.batch_item_failures.is_empty());
         let done = item(scanned.id).await;
         assert_eq!(
@@ -295,9 +299,10 @@ async fn the_textract_processor_turns_its_fixture_completions_into_chunks_or_a_r
     assert_eq!(hit.page_end, Some(2));
 
     let failed: SqsEvent = serde_json::from_str(FAILED_EVENT).unwrap();
-    let response = textract_processor::handler::handle(failed, &deps)
-        .await
-        .unwrap();
+    let response =
+        textract_processor::handler::handle(failed, &deps, studio_tests::deadline_in(900))
+            .await
+            .unwrap();
     assert!(
         response.batch_item_failures.is_empty(),
         "a failed job is no retry"
@@ -350,9 +355,10 @@ async fn a_completion_for_a_deleted_item_is_dropped_not_retried() {
         max_receive_count: 3,
     };
     let event: SqsEvent = serde_json::from_str(SUCCEEDED_EVENT).unwrap();
-    let response = textract_processor::handler::handle(event, &deps)
-        .await
-        .unwrap();
+    let response =
+        textract_processor::handler::handle(event, &deps, studio_tests::deadline_in(900))
+            .await
+            .unwrap();
     assert!(response.batch_item_failures.is_empty());
     assert!(seen.lock().unwrap().is_empty(), "no results were read");
 }

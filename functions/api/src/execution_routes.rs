@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use shared::AppError;
 use shared::assistant::{self, validate::validate_inputs};
 use shared::auth::Caller;
-use shared::chain::store;
+use shared::chain::{lease, store};
 
 use crate::handler::Deps;
 use crate::routes::{body, uuid};
@@ -56,7 +56,7 @@ async fn run(
     .await?;
     if let Err(error) = deps
         .assistant_runs
-        .send(vec![json!({ "executionId": execution.id }).to_string()])
+        .send(vec![lease::message(execution.id)])
         .await
     {
         store::fail(

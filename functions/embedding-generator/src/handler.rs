@@ -1,12 +1,16 @@
 //! One message = the ids of a document's chunks (up to a few thousand). Failures are reported
 //! per message; on the last delivery (or a failure no retry can fix) the items are marked
-//! `failed` with the reason before the message goes to the DLQ.
+//! `failed` with the reason before the message goes to the DLQ. The attempt is recorded on
+//! the items first, so a death on the last delivery (time, memory, crash) fails them too
+//! (see `shared::ingest::attempt`).
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::AppError;
 use shared::data_api::DataApi;
 use shared::embed::{EmbedReport, Embedder, embed_chunks};
+use shared::ingest::attempt::{self, deadline_from_ms};
 use shared::{ingest, sqs};
 use uuid::Uuid;
 
@@ -25,10 +29,14 @@ pub struct EmbedRequest {
 
 /// The messages of a batch are embedded together (their chunks share reads and writes);
 /// if that fails, each message is tried on its own so only the bad one fails.
+/// `deadline_ms`: the invocation's deadline (`lambda_runtime::Context::deadline`).
 pub async fn handle(
     event: SqsEvent,
     deps: &Deps,
+    deadline_ms: u64,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    let deadline = deadline_from_ms(deadline_ms);
+    begin(&event, deps, deadline).await;
     if event.records.len() > 1 {
         let (readable, unreadable): (Vec<SqsMessage>, Vec<SqsMessage>) = event
             .records
@@ -43,18 +51,45 @@ pub async fn handle(
         match embed_chunks(&deps.db, deps.embedder.as_ref(), &ids).await {
             Ok(report) => {
                 log(&report, readable.len());
+                end(deps, &ids, deadline).await;
                 let mut rest = SqsEvent::default();
                 rest.records = unreadable;
-                return Ok(
-                    sqs::process_batch(rest, 4, |message| embed_message(message, deps)).await,
-                );
+                return Ok(sqs::process_batch(rest, 4, |message| {
+                    embed_message(message, deps, deadline)
+                })
+                .await);
             }
             Err(error) => {
                 tracing::warn!(code = %error.code, error = %error.message, "The batch failed together; trying each message");
             }
         }
     }
-    Ok(sqs::process_batch(event, 4, |message| embed_message(message, deps)).await)
+    Ok(sqs::process_batch(event, 4, |message| embed_message(message, deps, deadline)).await)
+}
+
+/// Records this invocation's attempt on the items of the batch's chunks.
+async fn begin(event: &SqsEvent, deps: &Deps, deadline: DateTime<Utc>) {
+    let requests: Vec<(EmbedRequest, u32)> = event
+        .records
+        .iter()
+        .filter_map(|m| Some((sqs::parse_body(m).ok()?, sqs::receive_count(m))))
+        .collect();
+    let messages: Vec<(&[Uuid], u32)> = requests
+        .iter()
+        .map(|(r, delivery)| (r.chunk_ids.as_slice(), *delivery))
+        .collect();
+    if let Err(error) =
+        attempt::begin_embedding(&deps.db, &messages, deps.max_receive_count, deadline).await
+    {
+        tracing::warn!(error = %error, "The attempt could not be recorded on the items");
+    }
+}
+
+/// The chunks are embedded: their items no longer depend on this invocation.
+async fn end(deps: &Deps, chunk_ids: &[Uuid], deadline: DateTime<Utc>) {
+    if let Err(error) = attempt::end_embedding(&deps.db, chunk_ids, deadline).await {
+        tracing::warn!(error = %error, "The attempt could not be cleared on the items");
+    }
 }
 
 fn log(report: &EmbedReport, messages: usize) {
@@ -67,11 +102,16 @@ fn log(report: &EmbedReport, messages: usize) {
     );
 }
 
-async fn embed_message(message: SqsMessage, deps: &Deps) -> Result<(), AppError> {
+async fn embed_message(
+    message: SqsMessage,
+    deps: &Deps,
+    deadline: DateTime<Utc>,
+) -> Result<(), AppError> {
     let request: EmbedRequest = sqs::parse_body(&message)?;
     match embed_chunks(&deps.db, deps.embedder.as_ref(), &request.chunk_ids).await {
         Ok(report) => {
             log(&report, 1);
+            end(deps, &request.chunk_ids, deadline).await;
             Ok(())
         }
         Err(error) => {

@@ -16,7 +16,7 @@ async fn main() -> Result<(), Error> {
     };
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<_>| async move {
-        handle(event.payload, deps).await
+        handle(event.payload, deps, event.context.deadline).await
     }))
     .await
 }

@@ -7,6 +7,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::Deserialize;
 use serde_json::Value;
 use shared::AppError;
+use shared::ingest::attempt::Attempt;
 use shared::ingest::{self, pipeline::Outcome, pipeline::Pipeline};
 use shared::knowledge::ObjectKey;
 use shared::sqs;
@@ -48,14 +49,23 @@ struct ItemRequest {
     item_id: Uuid,
 }
 
+/// `deadline_ms`: the invocation's deadline (`lambda_runtime::Context::deadline`).
 pub async fn handle(
     event: SqsEvent,
     deps: &Deps<'_>,
+    deadline_ms: u64,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(sqs::process_batch(event, 2, |message| process_message(message, deps)).await)
+    Ok(sqs::process_batch(event, 2, |message| {
+        process_message(message, deps, deadline_ms)
+    })
+    .await)
 }
 
-async fn process_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), AppError> {
+async fn process_message(
+    message: SqsMessage,
+    deps: &Deps<'_>,
+    deadline_ms: u64,
+) -> Result<(), AppError> {
     let body: Value = sqs::parse_body(&message)?;
     if body.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         tracing::info!("S3 test event: the bucket notification is wired");
@@ -75,9 +85,13 @@ async fn process_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), App
             .map_err(|e| AppError::validation(format!("Malformed message: {e}")))?;
         vec![Work::Item(request.item_id)]
     };
-    let last_try = sqs::receive_count(&message) >= deps.max_receive_count;
+    let attempt = Attempt::new(
+        deadline_ms,
+        sqs::receive_count(&message),
+        deps.max_receive_count,
+    );
     for work in work {
-        process(work, deps, last_try).await?;
+        process(work, deps, &attempt).await?;
     }
     Ok(())
 }
@@ -87,17 +101,20 @@ enum Work {
     Item(Uuid),
 }
 
-async fn process(work: Work, deps: &Deps<'_>, last_try: bool) -> Result<(), AppError> {
+async fn process(work: Work, deps: &Deps<'_>, attempt: &Attempt) -> Result<(), AppError> {
     let (item, outcome) = match work {
         Work::Key(encoded) => match ObjectKey::parse_event_key(&encoded) {
-            Ok(key) => (Some(key.item_id), deps.pipeline.process_object(&key).await),
+            Ok(key) => (
+                Some(key.item_id),
+                deps.pipeline.process_object(&key, attempt).await,
+            ),
             Err(error) => {
                 // Not a key this system wrote (path tricks, foreign prefixes): never processed.
                 tracing::warn!(key = %encoded, reason = %error.message, "Refused an object key");
                 return Ok(());
             }
         },
-        Work::Item(id) => (Some(id), deps.pipeline.process_item(id).await),
+        Work::Item(id) => (Some(id), deps.pipeline.process_item(id, attempt).await),
     };
     match outcome {
         Ok(Outcome::Queued { chunks, unchanged }) => {
@@ -110,7 +127,7 @@ async fn process(work: Work, deps: &Deps<'_>, last_try: bool) -> Result<(), AppE
         }
         Ok(Outcome::Failed(_) | Outcome::Gone) => Ok(()),
         Err(error) => {
-            if let (Some(item), true) = (item, !error.is_retryable() || last_try) {
+            if let (Some(item), true) = (item, !error.is_retryable() || attempt.is_last()) {
                 let reason = format!("Processing failed: {}", error.message);
                 if let Err(marking) = ingest::fail(deps.pipeline.db, item, &reason).await {
                     tracing::error!(error = %marking, "Could not mark the item failed");

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use shared::adapters::aws::{SecretsManagerDataKeys, sdk_config};
+use shared::adapters::aws::{SecretsManagerDataKeys, SqsQueue, sdk_config};
 use shared::adapters::mailer_from_env;
-use shared::chain::execute::Executor;
+use shared::chain::execute::{DEFAULT_MARGIN, Executor};
 use shared::config::{self, Config};
 use shared::data_api::DataApi;
 use shared::executor::StudioModels;
@@ -27,6 +27,7 @@ async fn main() -> Result<(), Error> {
     let embedder = shared::embed::from_env().await?;
     let tools = Tools::from_env()?;
     let mailer = mailer_from_env(&sdk)?;
+    let runs = SqsQueue::new(&sdk, &config::required("ASSISTANT_RUNS_QUEUE_URL")?);
     let executor = Executor {
         db: &db,
         models: &models,
@@ -34,11 +35,13 @@ async fn main() -> Result<(), Error> {
         embedder: embedder.as_ref(),
         tools: &tools,
         mailer: mailer.as_deref(),
+        runs: &runs,
+        margin: DEFAULT_MARGIN,
     };
     let executor = &executor;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let request_id = event.context.request_id.clone();
-        scheduled_executor::handler::handle(event.payload, executor, &request_id)
+        let (request_id, deadline) = (event.context.request_id.clone(), event.context.deadline);
+        scheduled_executor::handler::handle(event.payload, executor, &request_id, deadline)
             .await
             .map_err(lambda_runtime::Diagnostic::from)
     }))

@@ -4,6 +4,7 @@
 //! item and its job are marked failed with the reason before the message goes to the DLQ.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use shared::ingest::attempt::Attempt;
 use shared::ingest::{self, pipeline::Pipeline};
 use shared::ocr::{self, Completed, Completion, OcrEngine, jobs};
 use shared::{AppError, sqs};
@@ -16,16 +17,30 @@ pub struct Deps<'a> {
     pub max_receive_count: u32,
 }
 
+/// `deadline_ms`: the invocation's deadline (`lambda_runtime::Context::deadline`).
 pub async fn handle(
     event: SqsEvent,
     deps: &Deps<'_>,
+    deadline_ms: u64,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(sqs::process_batch(event, 2, |message| complete_message(message, deps)).await)
+    Ok(sqs::process_batch(event, 2, |message| {
+        complete_message(message, deps, deadline_ms)
+    })
+    .await)
 }
 
-async fn complete_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), AppError> {
+async fn complete_message(
+    message: SqsMessage,
+    deps: &Deps<'_>,
+    deadline_ms: u64,
+) -> Result<(), AppError> {
     let completion = Completion::from_message(message.body.as_deref().unwrap_or_default())?;
-    match ocr::complete(&deps.pipeline, deps.engine, &completion).await {
+    let attempt = Attempt::new(
+        deadline_ms,
+        sqs::receive_count(&message),
+        deps.max_receive_count,
+    );
+    match ocr::complete(&deps.pipeline, deps.engine, &completion, &attempt).await {
         Ok(Completed::Item(outcome)) => {
             tracing::info!(
                 job_id = completion.job_id,
@@ -39,8 +54,7 @@ async fn complete_message(message: SqsMessage, deps: &Deps<'_>) -> Result<(), Ap
             Ok(())
         }
         Err(error) => {
-            let last_try = sqs::receive_count(&message) >= deps.max_receive_count;
-            if !error.is_retryable() || last_try {
+            if !error.is_retryable() || attempt.is_last() {
                 give_up(deps, &completion, &error).await;
             }
             Err(error)

@@ -2,29 +2,33 @@
 //! once; `{{variables}}` come from the inputs and earlier outputs; each prompt may search
 //! repositories and call the tools it enables; every step is reported as an event and
 //! every prompt's input, output, model, usage, cost, duration and status are recorded. A
-//! failing prompt stops the prompts that depend on it; what finished stays.
+//! failing prompt stops the prompts that depend on it; what finished stays. A run may
+//! span invocations ([`run_from`]): it resumes from the results stored so far and pauses
+//! before a stage that does not fit in what its invocation has left.
 
 pub mod execute;
+pub mod lease;
+mod prompt;
+pub mod scheduled;
 pub mod store;
 pub mod template;
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::chat::rag::{self, Retrieved};
-use crate::chat::relay::relay;
+use crate::chat::Usage;
 use crate::chat::service::{Ledger, Models};
 use crate::chat::ui_stream::Citation;
-use crate::chat::{ChatMessage, ChatRequest, Usage};
 use crate::data_api::{DataApi, Decimal};
 use crate::embed::Embedder;
+use prompt::{run_prompt, skipped};
 
 /// At most this many prompts in a chain.
 pub const MAX_PROMPTS: usize = 20;
@@ -45,6 +49,9 @@ pub struct ChainPrompt {
     pub system_context: Option<String>,
     pub repository_ids: Vec<Uuid>,
     pub enabled_tools: Vec<String>,
+    /// How long the model may take. A timeout longer than what one executor invocation
+    /// has left is cut to fit (see [`run_from`]): a prompt always runs within one
+    /// invocation, and its error says so when the cut timeout runs out.
     pub timeout: Duration,
     pub parallel_group: Option<i32>,
 }
@@ -161,15 +168,91 @@ fn input_text(value: &Value) -> String {
     }
 }
 
+/// How long one invocation may run prompts: until its deadline, less a margin to store
+/// the results and hand the rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    pub deadline: DateTime<Utc>,
+    pub margin: Duration,
+}
+
+impl Budget {
+    /// The time left for prompts now.
+    pub fn left(&self) -> Duration {
+        (self.deadline - Utc::now())
+            .to_std()
+            .unwrap_or_default()
+            .saturating_sub(self.margin)
+    }
+}
+
+/// A prompt cut to fit gets at least this long.
+const MIN_CUT: Duration = Duration::from_secs(1);
+
+/// What one invocation's share of a run came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Every prompt has its result.
+    Finished(ChainOutcome),
+    /// The next stage does not fit in what the invocation has left: the run continues in
+    /// another invocation, from the results stored so far.
+    Paused { done: usize },
+}
+
 /// Runs the chain to its end and returns every prompt's result.
 pub async fn run(services: &Services<'_>, chain: &ChainRun<'_>) -> ChainOutcome {
+    let (results, _) = run_stages(services, chain, Vec::new(), None).await;
+    finish(services, chain, results).await
+}
+
+/// Runs the prompts that have no result in `done` (results stored by earlier invocations),
+/// stage by stage, while they fit in `budget`. A stage whose longest timeout does not fit
+/// in what is left pauses the run, unless it is the first this invocation runs: then its
+/// prompts run with their timeouts cut to what is left (a prompt whose timeout could never
+/// fit in one invocation would otherwise never run), so every invocation makes progress.
+pub async fn run_from(
+    services: &Services<'_>,
+    chain: &ChainRun<'_>,
+    done: Vec<PromptResult>,
+    budget: &Budget,
+) -> Step {
+    let (results, paused) = run_stages(services, chain, done, Some(budget)).await;
+    if paused {
+        services
+            .progress
+            .event(
+                "execution-paused",
+                json!({"executionId": chain.execution_id, "done": results.len(),
+                       "reason": "the next prompts do not fit in this invocation; the run continues in another"}),
+            )
+            .await;
+        return Step::Paused {
+            done: results.len(),
+        };
+    }
+    Step::Finished(finish(services, chain, results).await)
+}
+
+/// The results, and whether the run paused before its end.
+async fn run_stages(
+    services: &Services<'_>,
+    chain: &ChainRun<'_>,
+    done: Vec<PromptResult>,
+    budget: Option<&Budget>,
+) -> (Vec<PromptResult>, bool) {
     let progress = services.progress;
-    progress
-        .event(
+    let (kind, data) = if done.is_empty() {
+        (
             "execution-start",
             json!({"executionId": chain.execution_id, "prompts": chain.prompts.len()}),
         )
-        .await;
+    } else {
+        (
+            "execution-resume",
+            json!({"executionId": chain.execution_id, "prompts": chain.prompts.len(), "done": done.len()}),
+        )
+    };
+    progress.event(kind, data).await;
     let mut values: HashMap<String, String> = chain
         .inputs
         .iter()
@@ -177,36 +260,80 @@ pub async fn run(services: &Services<'_>, chain: &ChainRun<'_>) -> ChainOutcome 
         .collect();
     // Names of prompts (and their `prompt_N` aliases) that did not complete.
     let mut broken: Vec<String> = Vec::new();
-    let mut results: Vec<PromptResult> = Vec::new();
     let order = stages(chain.prompts);
     let mut ordinal = HashMap::new();
     for (n, index) in order.iter().flatten().enumerate() {
         ordinal.insert(*index, n + 1);
     }
+    let note = |result: &PromptResult,
+                index: usize,
+                values: &mut HashMap<String, String>,
+                broken: &mut Vec<String>| {
+        let alias = format!("prompt_{}", ordinal[&index]);
+        if result.status == Status::Completed {
+            values.insert(alias, result.output.clone());
+            values.insert(result.name.clone(), result.output.clone());
+        } else {
+            broken.push(alias);
+            broken.push(result.name.clone());
+        }
+    };
+    let mut results: Vec<PromptResult> = Vec::new();
+    for result in done {
+        if let Some(index) = chain
+            .prompts
+            .iter()
+            .position(|p| p.position == result.position)
+        {
+            note(&result, index, &mut values, &mut broken);
+            results.push(result);
+        }
+    }
+    let mut ran = 0;
     for stage in order {
-        let runs = stage.iter().map(|&index| {
+        let todo: Vec<(usize, bool)> = stage
+            .iter()
+            .filter(|&&i| {
+                !results
+                    .iter()
+                    .any(|r| r.position == chain.prompts[i].position)
+            })
+            .map(|&index| {
+                let depends_on_broken = template::references(&chain.prompts[index].content)
+                    .iter()
+                    .any(|r| broken.iter().any(|b| b == template::key(r)));
+                (index, depends_on_broken)
+            })
+            .collect();
+        let need = todo
+            .iter()
+            .filter(|(_, skip)| !skip)
+            .map(|&(i, _)| chain.prompts[i].timeout)
+            .max();
+        let mut cut = None;
+        if let (Some(budget), Some(need)) = (budget, need) {
+            let left = budget.left();
+            if need > left {
+                if ran > 0 {
+                    return (results, true);
+                }
+                cut = Some(left.max(MIN_CUT));
+            }
+        }
+        let runs = todo.iter().map(|&(index, depends_on_broken)| {
             let prompt = &chain.prompts[index];
-            let depends_on_broken = template::references(&prompt.content)
-                .iter()
-                .any(|r| broken.iter().any(|b| b == template::key(r)));
             let values = &values;
             async move {
                 if depends_on_broken {
                     return skipped(prompt, "an earlier prompt it uses did not complete");
                 }
-                run_prompt(services, chain, prompt, values).await
+                run_prompt(services, chain, prompt, values, cut).await
             }
         });
         let finished = futures_util::future::join_all(runs).await;
-        for (result, &index) in finished.into_iter().zip(&stage) {
-            let alias = format!("prompt_{}", ordinal[&index]);
-            if result.status == Status::Completed {
-                values.insert(alias, result.output.clone());
-                values.insert(result.name.clone(), result.output.clone());
-            } else {
-                broken.push(alias);
-                broken.push(result.name.clone());
-            }
+        ran += todo.len();
+        for (result, &(index, _)) in finished.into_iter().zip(&todo) {
+            note(&result, index, &mut values, &mut broken);
             progress.result(&result).await;
             progress
                 .event(
@@ -220,6 +347,16 @@ pub async fn run(services: &Services<'_>, chain: &ChainRun<'_>) -> ChainOutcome 
             results.push(result);
         }
     }
+    (results, false)
+}
+
+/// The outcome of a run whose every prompt has its result; reported as the last event.
+async fn finish(
+    services: &Services<'_>,
+    chain: &ChainRun<'_>,
+    mut results: Vec<PromptResult>,
+) -> ChainOutcome {
+    results.sort_by_key(|r| r.position);
     let mut usage = Usage::default();
     for result in &results {
         usage.add(result.usage);
@@ -245,173 +382,14 @@ pub async fn run(services: &Services<'_>, chain: &ChainRun<'_>) -> ChainOutcome 
     } else {
         "execution-complete"
     };
-    progress
+    services
+        .progress
         .event(
             kind,
             json!({"executionId": chain.execution_id, "error": outcome.error, "usage": outcome.usage}),
         )
         .await;
     outcome
-}
-
-fn skipped(prompt: &ChainPrompt, reason: &str) -> PromptResult {
-    PromptResult {
-        prompt_id: prompt.id,
-        position: prompt.position,
-        name: prompt.name.clone(),
-        input: String::new(),
-        output: String::new(),
-        ai_model_id: None,
-        model: None,
-        usage: Usage::default(),
-        cost: Decimal("0".to_owned()),
-        duration: Duration::ZERO,
-        status: Status::Skipped,
-        error: Some(reason.to_owned()),
-        citations: Vec::new(),
-    }
-}
-
-async fn run_prompt(
-    services: &Services<'_>,
-    chain: &ChainRun<'_>,
-    prompt: &ChainPrompt,
-    values: &HashMap<String, String>,
-) -> PromptResult {
-    let started = Instant::now();
-    let mut result = skipped(prompt, "");
-    result.error = None;
-    let progress = services.progress;
-    progress
-        .event(
-            "prompt-start",
-            json!({"position": prompt.position, "name": prompt.name}),
-        )
-        .await;
-    let fail = |mut result: PromptResult, error: String| {
-        result.status = Status::Failed;
-        result.error = Some(error);
-        result.duration = started.elapsed();
-        result
-    };
-    let input = match template::render(&prompt.content, values) {
-        Ok(input) => input,
-        Err(missing) => {
-            return fail(result, format!("unknown variables: {}", missing.join(", ")));
-        }
-    };
-    result.input = input.clone();
-    let speaker = match services.models.speaker(chain.caller, &prompt.model).await {
-        Ok(speaker) => speaker,
-        Err(error) => return fail(result, error.message),
-    };
-    result.ai_model_id = Some(speaker.ai_model_id);
-    result.model = Some(speaker.model_name.clone());
-    let retrieved = if prompt.repository_ids.is_empty() {
-        Retrieved::default()
-    } else {
-        match rag::retrieve(
-            services.db,
-            services.embedder,
-            chain.caller,
-            &prompt.repository_ids,
-            &input,
-            rag::PASSAGE_TOKEN_BUDGET,
-        )
-        .await
-        {
-            Ok(retrieved) => {
-                progress
-                    .event(
-                        "knowledge-retrieved",
-                        json!({"position": prompt.position, "citations": retrieved.citations}),
-                    )
-                    .await;
-                retrieved
-            }
-            Err(error) => {
-                return fail(
-                    result,
-                    format!("knowledge search failed: {}", error.message),
-                );
-            }
-        }
-    };
-    result.citations = retrieved.citations.clone();
-    let mut context: Vec<String> = speaker.system.iter().cloned().collect();
-    context.extend(prompt.system_context.iter().cloned());
-    for tool in &prompt.enabled_tools {
-        let tool_input = match tool.as_str() {
-            "fetch_page" => match input.split_whitespace().find(|w| w.starts_with("http")) {
-                Some(url) => json!({"url": url.trim_end_matches(['.', ',', ')'])}),
-                None => continue,
-            },
-            _ => json!({"query": input.chars().take(400).collect::<String>()}),
-        };
-        let called = services.tools.call(tool, tool_input.clone()).await;
-        progress
-            .event(
-                "tool-call",
-                json!({"position": prompt.position, "tool": tool, "input": tool_input,
-                       "ok": called.is_ok(), "error": called.as_ref().err()}),
-            )
-            .await;
-        match called {
-            Ok(output) => {
-                let text: String = output.to_string().chars().take(MAX_TOOL_CHARS).collect();
-                context.push(format!("Results of the {tool} tool:\n{text}"));
-            }
-            Err(error) => return fail(result, format!("the {tool} tool failed: {error}")),
-        }
-    }
-    let system = (!context.is_empty()).then(|| context.join("\n\n"));
-    let request = ChatRequest {
-        model: speaker.model_name.clone(),
-        system: retrieved.system_prompt(system.as_deref()),
-        messages: vec![ChatMessage::user(input)],
-        max_output_tokens: speaker.max_output_tokens,
-        temperature: None,
-        reasoning_effort: None,
-    };
-    // The runner needs the whole answer, not the stream parts.
-    let (sink, mut drain) = mpsc::channel(64);
-    let drained = tokio::spawn(async move { while drain.recv().await.is_some() {} });
-    let called =
-        tokio::time::timeout(prompt.timeout, relay(&speaker.model, request, "p", &sink)).await;
-    drop(sink);
-    let _ = drained.await;
-    let relayed = match called {
-        Ok(relayed) => relayed,
-        Err(_) => {
-            return fail(
-                result,
-                format!("no answer within {} s", prompt.timeout.as_secs()),
-            );
-        }
-    };
-    result.usage = relayed.usage;
-    match services
-        .ledger
-        .record(
-            "assistant",
-            chain.caller,
-            chain.team_id,
-            &speaker,
-            &relayed,
-            chain.request_id,
-        )
-        .await
-    {
-        Ok(cost) => result.cost = cost,
-        Err(error) => tracing::error!(error = %error, "Usage could not be recorded"),
-    }
-    result.output = relayed.text.clone();
-    if let Some(error) = relayed.error {
-        return fail(result, error.to_string());
-    }
-    result.status = Status::Completed;
-    result.duration = started.elapsed();
-    result
 }
 
 #[cfg(test)]

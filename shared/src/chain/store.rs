@@ -1,6 +1,7 @@
-//! Executions in the database: created pending, claimed to run, every event and prompt
-//! result written as it happens (so `GET /executions/{id}` and its event stream show
-//! progress), finished with totals.
+//! Executions in the database: created pending, claimed to run (see [`super::lease`]),
+//! every event and prompt result written as it happens (so `GET /executions/{id}` and its
+//! event stream show progress, and a run resumed in another invocation skips what is
+//! done), finished with totals.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -8,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{ChainOutcome, Progress, PromptResult};
+use super::{ChainOutcome, Progress, PromptResult, Status};
 use crate::auth::Caller;
+use crate::chat::Usage;
 use crate::data_api::{DataApi, Decimal, Params, TextArray};
 use crate::error::AppError;
 
@@ -30,6 +32,10 @@ pub struct Execution {
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// Times the run was taken over after its executor died.
+    pub resumes: i32,
+    /// Invocations that worked on the run (it carries on across them).
+    pub invocations: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -60,9 +66,9 @@ pub struct Event {
     pub created_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, assistant_id, user_id, team_id, origin, inputs, status, error, total_input_tokens,
-    total_output_tokens, total_cost, started_at, completed_at, created_at";
+    total_output_tokens, total_cost, started_at, completed_at, created_at, resumes, invocations";
 
 /// A new pending execution of `assistant_id` for `caller` in `team_id`.
 pub async fn create(
@@ -92,33 +98,22 @@ pub async fn create(
         .await?)
 }
 
-/// Moves a pending execution to running; `None` when it is not pending (already taken by
-/// another delivery of the same message), so a run never happens twice.
-pub async fn claim(db: &DataApi, id: Uuid) -> Result<Option<Execution>, AppError> {
-    let sql = format!(
-        "UPDATE assistant_executions SET status = 'running', started_at = now(), updated_at = now()
-         WHERE id = :id AND status = 'pending' RETURNING {COLUMNS}"
-    );
-    Ok(db.query_opt(&sql, Params::new().bind("id", id)).await?)
-}
-
-/// Records the outcome and totals.
+/// Records the outcome, with totals summed over every stored prompt result (a run that
+/// spanned invocations has results from each), and releases the lease.
 pub async fn finish(db: &DataApi, id: Uuid, outcome: &ChainOutcome) -> Result<(), AppError> {
-    let tokens = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
     db.execute(
-        "UPDATE assistant_executions SET status = :status, error = :error, completed_at = now(), updated_at = now(),
-            total_input_tokens = :input, total_output_tokens = :output, total_cached_tokens = :cached,
-            total_reasoning_tokens = :reasoning,
-            total_cost = (SELECT coalesce(sum(cost), 0) FROM prompt_results WHERE execution_id = :id)
-         WHERE id = :id",
+        "UPDATE assistant_executions e SET status = :status, error = :error, completed_at = now(), updated_at = now(),
+            lease_until = NULL, total_input_tokens = t.input, total_output_tokens = t.output,
+            total_cached_tokens = t.cached, total_reasoning_tokens = t.reasoning, total_cost = t.cost
+         FROM (SELECT coalesce(sum(input_tokens), 0) AS input, coalesce(sum(output_tokens), 0) AS output,
+                      coalesce(sum(cached_tokens), 0) AS cached, coalesce(sum(reasoning_tokens), 0) AS reasoning,
+                      coalesce(sum(cost), 0) AS cost
+               FROM prompt_results WHERE execution_id = :id) t
+         WHERE e.id = :id AND e.status IN ('pending', 'running')",
         Params::new()
             .bind("id", id)
             .bind("status", if outcome.failed { "failed" } else { "completed" })
-            .bind("error", outcome.error.as_deref())
-            .bind("input", tokens(outcome.usage.input_tokens))
-            .bind("output", tokens(outcome.usage.output_tokens))
-            .bind("cached", tokens(outcome.usage.cached_input_tokens))
-            .bind("reasoning", tokens(outcome.usage.reasoning_tokens)),
+            .bind("error", outcome.error.as_deref()),
     )
     .await?;
     tracing::info!(execution_id = %id, failed = outcome.failed, "Execution finished");
@@ -128,7 +123,8 @@ pub async fn finish(db: &DataApi, id: Uuid, outcome: &ChainOutcome) -> Result<()
 /// Marks an execution failed before it could run (no prompts, the assistant gone...).
 pub async fn fail(db: &DataApi, id: Uuid, reason: &str) -> Result<(), AppError> {
     db.execute(
-        "UPDATE assistant_executions SET status = 'failed', error = :error, completed_at = now(), updated_at = now()
+        "UPDATE assistant_executions SET status = 'failed', error = :error, completed_at = now(), updated_at = now(),
+             lease_until = NULL
          WHERE id = :id AND status IN ('pending', 'running')",
         Params::new().bind("id", id).bind("error", reason),
     )
@@ -167,6 +163,43 @@ pub async fn results(db: &DataApi, id: Uuid) -> Result<Vec<StoredResult>, AppErr
             Params::new().bind("id", id),
         )
         .await?)
+}
+
+/// The results earlier invocations stored, as the chain runner continues from them.
+pub async fn done(db: &DataApi, id: Uuid) -> Result<Vec<PromptResult>, AppError> {
+    Ok(results(db, id)
+        .await?
+        .into_iter()
+        .map(|stored| {
+            let tokens = |n: i32| u64::try_from(n).unwrap_or(0);
+            PromptResult {
+                prompt_id: None,
+                position: stored.position,
+                name: stored.prompt_name.unwrap_or_default(),
+                input: stored.input.unwrap_or_default(),
+                output: stored.output.unwrap_or_default(),
+                ai_model_id: None,
+                model: stored.model,
+                usage: Usage {
+                    input_tokens: tokens(stored.input_tokens),
+                    output_tokens: tokens(stored.output_tokens),
+                    cached_input_tokens: tokens(stored.cached_tokens),
+                    reasoning_tokens: tokens(stored.reasoning_tokens),
+                },
+                cost: stored.cost,
+                duration: std::time::Duration::from_millis(
+                    u64::try_from(stored.duration_ms.unwrap_or(0)).unwrap_or(0),
+                ),
+                status: match stored.status.as_str() {
+                    "completed" => Status::Completed,
+                    "skipped" => Status::Skipped,
+                    _ => Status::Failed,
+                },
+                error: stored.error,
+                citations: Vec::new(),
+            }
+        })
+        .collect())
 }
 
 /// Events after `after` (a `seq`), in order.

@@ -32,6 +32,7 @@ fn prompts_run_by_position_with_parallel_groups_together() {
     );
 }
 
+use crate::chat::ChatRequest;
 use crate::chat::service::Speaker;
 use crate::chat::{ChatEvent, ChatModel, ChatStream, FinishReason, ProviderError};
 use crate::error::AppError;
@@ -73,6 +74,7 @@ impl ChatModel for Echo {
 
 struct Fakes {
     events: Mutex<Vec<String>>,
+    results: Mutex<Vec<PromptResult>>,
 }
 
 #[async_trait]
@@ -128,12 +130,21 @@ impl Progress for Fakes {
             .unwrap()
             .push(format!("{kind}{position}"));
     }
-    async fn result(&self, _: &PromptResult) {}
+    async fn result(&self, result: &PromptResult) {
+        self.results.lock().unwrap().push(result.clone());
+    }
 }
 
-async fn run_chain(prompts: Vec<ChainPrompt>) -> (ChainOutcome, Vec<String>) {
+/// Runs `prompts` to the end; with `budget`, invocation after invocation, each resuming
+/// from the results the earlier ones reported. Returns the outcome, the events and the
+/// number of invocations.
+async fn run_chain_with(
+    prompts: Vec<ChainPrompt>,
+    budget: Option<Duration>,
+) -> (ChainOutcome, Vec<String>, usize) {
     let fakes = Fakes {
         events: Mutex::new(Vec::new()),
+        results: Mutex::new(Vec::new()),
     };
     let db = DataApi::new(
         aws_sdk_rdsdata::Client::from_conf(
@@ -165,19 +176,36 @@ async fn run_chain(prompts: Vec<ChainPrompt>) -> (ChainOutcome, Vec<String>) {
         teams: vec![],
     };
     let inputs = json!({"topic": "tides", "tags": ["sea", "moon"]});
-    let outcome = run(
-        &services,
-        &ChainRun {
-            execution_id: Uuid::nil(),
-            caller: &caller,
-            team_id: Uuid::nil(),
-            prompts: &prompts,
-            inputs: inputs.as_object().unwrap(),
-            request_id: "r",
-        },
-    )
-    .await;
-    let events = fakes.events.into_inner().unwrap();
+    let chain = ChainRun {
+        execution_id: Uuid::nil(),
+        caller: &caller,
+        team_id: Uuid::nil(),
+        prompts: &prompts,
+        inputs: inputs.as_object().unwrap(),
+        request_id: "r",
+    };
+    let Some(budget) = budget else {
+        let outcome = run(&services, &chain).await;
+        return (outcome, fakes.events.lock().unwrap().clone(), 1);
+    };
+    let mut invocations = 0;
+    let outcome = loop {
+        invocations += 1;
+        assert!(invocations <= 20, "the run makes no progress");
+        let done = fakes.results.lock().unwrap().clone();
+        let budget = Budget {
+            deadline: Utc::now() + chrono::Duration::from_std(budget).unwrap(),
+            margin: Duration::ZERO,
+        };
+        if let Step::Finished(outcome) = run_from(&services, &chain, done, &budget).await {
+            break outcome;
+        }
+    };
+    (outcome, fakes.events.lock().unwrap().clone(), invocations)
+}
+
+async fn run_chain(prompts: Vec<ChainPrompt>) -> (ChainOutcome, Vec<String>) {
+    let (outcome, events, _) = run_chain_with(prompts, None).await;
     (outcome, events)
 }
 
@@ -285,4 +313,47 @@ fn multi_select_inputs_read_as_lists() {
     assert_eq!(input_text(&json!(["a", "b"])), "a, b");
     assert_eq!(input_text(&json!("x")), "x");
     assert_eq!(input_text(&json!(3)), "3");
+}
+
+#[tokio::test]
+async fn a_chain_longer_than_an_invocation_pauses_and_resumes_from_its_stored_results() {
+    // Each prompt's 10 s timeout is more than an invocation's 3 s: each invocation runs
+    // one prompt (cut to fit: it is the first it runs) and hands the rest on.
+    let slow = |position, name: &str, content: &str| ChainPrompt {
+        timeout: Duration::from_secs(10),
+        ..named(position, name, content, None)
+    };
+    let (outcome, events, invocations) = run_chain_with(
+        vec![
+            slow(0, "One", "Start with {{topic}}"),
+            slow(1, "Two", "Then {{prompt_1.output}}"),
+            slow(2, "Three", "Finally {{Two}}"),
+        ],
+        Some(Duration::from_secs(3)),
+    )
+    .await;
+    assert_eq!(invocations, 3);
+    assert!(!outcome.failed, "{:?}", outcome.error);
+    let outputs: Vec<&str> = outcome.results.iter().map(|r| r.output.as_str()).collect();
+    assert_eq!(
+        outputs,
+        [
+            "answer: Start with tides",
+            "answer: Then answer: Start with tides",
+            "answer: Finally answer: Then answer: Start with tides",
+        ]
+    );
+    let count = |kind: &str| events.iter().filter(|e| *e == kind).count();
+    assert_eq!(
+        (
+            count("execution-start"),
+            count("execution-paused"),
+            count("execution-resume")
+        ),
+        (1, 2, 2)
+    );
+    assert_eq!(
+        events.last().map(String::as_str),
+        Some("execution-complete")
+    );
 }

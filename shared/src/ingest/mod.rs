@@ -1,6 +1,7 @@
 //! The ingestion pipeline: item status transitions, storing an item's chunks idempotently
 //! (by item id and document hash) in few Data API calls, and the per-object [`pipeline`].
 
+pub mod attempt;
 pub mod pipeline;
 
 use serde::{Deserialize, Serialize};
@@ -80,8 +81,10 @@ pub struct ClaimedItem {
     pub content_type: Option<String>,
 }
 
-/// Reads an item and marks it `processing`, counting the attempt, in one call (a
-/// `completed` item is read but keeps its status: its object may have been replaced).
+/// Reads an item and marks it `processing`, counting the attempt and recording it as the
+/// file-processor's (see [`attempt`]), in one call (a `completed` item is read but keeps its
+/// status: its object may have been replaced). An item already `processing` is taken
+/// again: that is a redelivery after its previous attempt died.
 /// `expected`: the repository and object key an S3 notification named; an item whose own
 /// are different is neither read nor touched, so a crafted key cannot feed another item.
 /// `None` when there is no such item.
@@ -89,6 +92,7 @@ pub async fn claim(
     db: &DataApi,
     item_id: Uuid,
     expected: Option<(Uuid, &str)>,
+    attempt: &attempt::Attempt,
 ) -> Result<Option<ClaimedItem>, AppError> {
     Ok(db
         .query_opt(
@@ -96,7 +100,9 @@ pub async fn claim(
                  SELECT id, repository_id, name, source, content_type FROM repository_items
                  WHERE id = :id AND (:repository::uuid IS NULL OR (repository_id = :repository AND source = :source))
              ), claimed AS (
-                 UPDATE repository_items i SET status = 'processing', attempts = i.attempts + 1, error = NULL
+                 UPDATE repository_items i SET status = 'processing', attempts = i.attempts + 1, error = NULL,
+                     attempt_stage = 'file-processor', attempt_delivery = :delivery, attempt_last = :last,
+                     attempt_started_at = now(), attempt_deadline = :deadline
                  FROM target WHERE i.id = target.id AND i.status <> 'completed'
                  RETURNING i.id
              )
@@ -105,7 +111,10 @@ pub async fn claim(
             Params::new()
                 .bind("id", item_id)
                 .bind("repository", expected.map(|(repository, _)| repository))
-                .bind("source", expected.map(|(_, source)| source)),
+                .bind("source", expected.map(|(_, source)| source))
+                .bind("delivery", i64::from(attempt.delivery))
+                .bind("last", attempt.is_last())
+                .bind("deadline", attempt.deadline),
         )
         .await?)
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::attempt::{self, Attempt};
 use super::{ClaimedItem, NewChunk, Stored, claim, fail, store_chunks};
 use crate::chunk::{ChunkConfig, chunk_document};
 use crate::data_api::DataApi;
@@ -137,10 +138,21 @@ pub struct Pipeline<'a> {
 }
 
 impl Pipeline<'_> {
-    /// Processes the object an S3 notification named.
-    pub async fn process_object(&self, key: &ObjectKey) -> Result<Outcome, AppError> {
+    /// Processes the object an S3 notification named, in `attempt`.
+    pub async fn process_object(
+        &self,
+        key: &ObjectKey,
+        attempt: &Attempt,
+    ) -> Result<Outcome, AppError> {
         let source = key.to_key();
-        match claim(self.db, key.item_id, Some((key.repository_id, &source))).await? {
+        match claim(
+            self.db,
+            key.item_id,
+            Some((key.repository_id, &source)),
+            attempt,
+        )
+        .await?
+        {
             Some(item) => self.process_stored(item, key).await,
             None => Ok(Outcome::Gone),
         }
@@ -169,9 +181,10 @@ impl Pipeline<'_> {
         .await
     }
 
-    /// Processes an item named by id: a reprocess request, or a URL item to fetch.
-    pub async fn process_item(&self, id: Uuid) -> Result<Outcome, AppError> {
-        let Some(item) = claim(self.db, id, None).await? else {
+    /// Processes an item named by id (a reprocess request, or a URL item to fetch), in
+    /// `attempt`.
+    pub async fn process_item(&self, id: Uuid, attempt: &Attempt) -> Result<Outcome, AppError> {
+        let Some(item) = claim(self.db, id, None, attempt).await? else {
             return Ok(Outcome::Gone);
         };
         if item.source.starts_with("repositories/") {
@@ -280,6 +293,8 @@ impl Pipeline<'_> {
                 .collect();
             self.embedding_queue.send(bodies).await?;
         }
+        // Handed over only once the work is queued: a death before that is this stage's.
+        attempt::hand_over(self.db, item).await?;
         tracing::info!(
             item_id = %item,
             store_ms = millis(stored_at - started),
@@ -317,6 +332,7 @@ impl Pipeline<'_> {
                 .await;
         };
         if let Some(job) = jobs::in_progress(self.db, item).await? {
+            attempt::hand_over(self.db, item).await?;
             return Ok(Outcome::OcrStarted {
                 job_id: job.job_id,
                 pages: job.pages.unwrap_or(pages),
@@ -337,6 +353,8 @@ impl Pipeline<'_> {
             }
         };
         jobs::record_start(self.db, &job_id, item, pages).await?;
+        // The item now waits for the OCR completion, whose own attempt is recorded then.
+        attempt::hand_over(self.db, item).await?;
         tracing::info!(item_id = %item, job_id, pages, "OCR job started");
         Ok(Outcome::OcrStarted { job_id, pages })
     }

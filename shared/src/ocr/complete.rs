@@ -9,6 +9,7 @@ use super::jobs::{self, JobStatus};
 use super::{Completion, JobResult, OcrEngine, TEXT_DETECTION_API};
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
+use crate::ingest::attempt::{self, Attempt, Stage};
 use crate::ingest::pipeline::{Outcome, Pipeline};
 
 /// What became of one completion.
@@ -20,11 +21,13 @@ pub enum Completed {
     Ignored(&'static str),
 }
 
-/// Handles one completion notification.
+/// Handles one completion notification, in `attempt` (recorded on the item, so a death of
+/// the textract-processor on its last delivery fails the item: see [`attempt::sweep`]).
 pub async fn complete(
     pipeline: &Pipeline<'_>,
     engine: &dyn OcrEngine,
     completion: &Completion,
+    attempt: &Attempt,
 ) -> Result<Completed, AppError> {
     if completion.api != TEXT_DETECTION_API {
         return Ok(Completed::Ignored("not a text detection job"));
@@ -45,6 +48,7 @@ pub async fn complete(
     if job.status != "in_progress" {
         return Ok(Completed::Ignored("job already finished"));
     }
+    attempt::begin(db, job.item_id, Stage::TextractProcessor, attempt).await?;
     let result = engine.results(completion).await?;
     let (pages, page_count) = match result {
         JobResult::Failed(reason) => {

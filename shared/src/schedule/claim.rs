@@ -7,7 +7,9 @@
 //! (`FOR UPDATE SKIP LOCKED`). A concurrent claimer either skips the locked row or, once
 //! the first commits, no longer matches it. The next run is computed from `now`, so a
 //! schedule that was due for hours (downtime) runs once and then lies in the future.
-//! A claimed run is at most once per slot: an executor that dies mid-run loses that run.
+//! A claimed run is at most once per slot (`schedule_results`); it is queued as an
+//! execution on the assistant-runs queue, which survives an executor that dies mid-run
+//! (see `crate::chain::lease`).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
