@@ -81,7 +81,12 @@ impl TestDb {
 
     /// A fresh database with the whole schema applied, as db-init applies it.
     pub async fn migrated() -> Self {
-        let t = Self::new().await;
+        Self::migrated_with(|_| {}).await
+    }
+
+    /// [`Self::migrated`] on a server configured by `configure`.
+    pub async fn migrated_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
+        let t = Self::with(configure).await;
         let migrations = db_init::embedded_migrations().expect("embedded migrations");
         shared::migrate::migrate(&t.db, &migrations)
             .await

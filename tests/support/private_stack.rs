@@ -4,9 +4,12 @@
 //! own), and the functions on them with their own front door. A test that turns faults on or
 //! drives messages into a DLQ disturbs no one.
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use studio_local::iam::{Gateway, Principals};
 use studio_local::stack::functions::{self, Functions};
 use studio_local::stack::moto::Resources;
 use studio_local::stack::python::Venv;
@@ -22,6 +25,8 @@ pub struct PrivateStack {
     pub resources: Resources,
     /// The template as deployed for this stack.
     pub deployment: Deployment,
+    /// Its functions' door to moto, holding them to their roles.
+    pub gateway: Gateway,
     pub sqs: aws_sdk_sqs::Client,
     pub s3: aws_sdk_s3::Client,
     state: PathBuf,
@@ -65,7 +70,9 @@ impl PrivateStack {
     /// on it. Its `EnvironmentName` is the stack's name unless `overrides` set it, so that
     /// its bucket is its own.
     pub async fn start(template: &Path, overrides: &[(String, String)]) -> Self {
-        let t = TestDb::migrated().await;
+        // IAM of its own: its roles' keys, its Data API server and its door to moto ask it.
+        let principals = Arc::new(Principals::new());
+        let t = TestDb::migrated_with(|config| config.iam = Some(Arc::clone(&principals))).await;
         let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
         let venv = Venv {
             root: std::env::var_os("STUDIO_VENV").map_or_else(
@@ -73,7 +80,14 @@ impl PrivateStack {
                 PathBuf::from,
             ),
         };
-        let moto_endpoint = env("AWS_ENDPOINT_URL_SQS");
+        let moto_endpoint = env("STUDIO_MOTO_URL");
+        let gateway = Gateway::start(
+            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            moto_endpoint.clone(),
+            Arc::clone(&principals),
+        )
+        .await
+        .unwrap();
         let mut overrides = overrides.to_vec();
         if !overrides.iter().any(|(k, _)| k == "EnvironmentName") {
             overrides.push(("EnvironmentName".to_owned(), prefix.clone()));
@@ -85,23 +99,23 @@ impl PrivateStack {
         let resources = Resources::from_deployment(&deployment).unwrap();
         let state = std::env::temp_dir().join(format!("studio-{prefix}"));
         std::fs::create_dir_all(&state).unwrap();
-        let mut endpoints: Vec<(String, String)> = [
-            "AWS_ENDPOINT_URL_S3",
-            "AWS_ENDPOINT_URL_SQS",
-            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
-            "AWS_ENDPOINT_URL_EVENTBRIDGE",
-            "AWS_ENDPOINT_URL_SESV2",
-            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME",
-        ]
-        .into_iter()
-        .map(|name| (name.to_owned(), env(name)))
-        .collect();
-        endpoints.push(("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), t.server.endpoint()));
+        let mut endpoints: Vec<(String, String)> = ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE", "SESV2"]
+            .into_iter()
+            .map(|service| (format!("AWS_ENDPOINT_URL_{service}"), gateway.endpoint()))
+            .collect();
+        endpoints.extend([
+            ("AWS_ENDPOINT_URL_RDS_DATA".to_owned(), t.server.endpoint()),
+            (
+                "AWS_ENDPOINT_URL_BEDROCK_RUNTIME".to_owned(),
+                env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME"),
+            ),
+        ]);
         let local = [
             ("OCR_PROVIDER".to_owned(), "tesseract".to_owned()),
             ("NOTIFY_MAILER".to_owned(), "none".to_owned()),
         ];
-        let admin = |_: &template::FunctionSpec| ("local".to_owned(), "local".to_owned());
+        let credentials =
+            |spec: &template::FunctionSpec| studio_local::stack::role_credentials(&principals, spec);
         let functions = functions::start_binaries(
             &binaries_dir(),
             &deployment,
@@ -109,7 +123,7 @@ impl PrivateStack {
             0,
             &functions::Services {
                 endpoints: &endpoints,
-                credentials: &admin,
+                credentials: &credentials,
                 local: &local,
             },
         )
@@ -128,6 +142,7 @@ impl PrivateStack {
             functions,
             resources,
             deployment,
+            gateway,
             state,
         }
     }
