@@ -72,7 +72,16 @@ fn function_env() -> Vec<(String, String)> {
             "OCR_COMPLETION_QUEUE_URL".into(),
             "http://127.0.0.1:4566/123456789012/studio-ocr-completion".into(),
         ),
-        ("OCR_PROVIDER".into(), "tesseract".into()),
+        // As the template sets it; nothing calls Textract at init.
+        ("OCR_PROVIDER".into(), "textract".into()),
+        (
+            "TEXTRACT_TOPIC_ARN".into(),
+            "arn:aws:sns:us-east-1:123456789012:studio-textract-completions".into(),
+        ),
+        (
+            "TEXTRACT_ROLE_ARN".into(),
+            "arn:aws:iam::123456789012:role/studio-textract-publish".into(),
+        ),
         ("AWS_ACCESS_KEY_ID".into(), "local".into()),
         ("AWS_SECRET_ACCESS_KEY".into(), "local".into()),
         ("RUST_LOG".into(), "warn".into()),

@@ -2,6 +2,7 @@
 //! it, and moto for S3, SQS, Secrets Manager and EventBridge, so every function runs here
 //! with the real AWS SDK clients pointed at local endpoints.
 
+pub mod authorize;
 pub mod bedrock;
 pub mod cli;
 pub mod cli_assistants;
@@ -17,3 +18,4 @@ pub mod net;
 pub mod runtime_api;
 pub mod stack;
 pub mod template;
+pub mod textract;

@@ -22,6 +22,7 @@ mod hostile;
 mod ingest;
 mod ingest_cli;
 mod knowledge;
+mod local_textract;
 mod migrations;
 mod nothing_lost;
 mod nothing_stuck;

@@ -1,5 +1,5 @@
-//! Notifications through the real schema and Data API: the in-app row, the e-mail in the
-//! local mailbox (parsed back), every attempt recorded, failures that never fail the caller,
+//! Notifications through the real schema and Data API: the in-app row, the e-mail sent
+//! through the real SES client to the local SES and read back from its mailbox folder, every attempt recorded, failures that never fail the caller,
 //! and each user seeing and marking only their own.
 
 use std::path::PathBuf;
@@ -8,12 +8,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use async_trait::async_trait;
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::json;
-use shared::adapters::local::MailboxMailer;
+use shared::adapters::aws::SesMailer;
 use shared::data_api::Params;
 use shared::notify::mime::Mailbox;
 use shared::notify::{
     self, Attachment, Backoff, Email, EmailOutcome, Kind, MailError, Mailer, Notification,
 };
+use studio_local::mailbox::SesServer;
 use studio_tests::TestDb;
 use uuid::Uuid;
 
@@ -23,11 +24,22 @@ fn mailbox_dir() -> PathBuf {
     std::env::temp_dir().join(format!("studio-mailbox-{}", Uuid::new_v4().simple()))
 }
 
-fn mailbox(dir: &PathBuf) -> MailboxMailer {
-    MailboxMailer::new(
+/// A local SES writing into `dir`, and the mailer that sends to it (the server stops when
+/// dropped).
+async fn mailbox(dir: &PathBuf) -> (SesServer, SesMailer) {
+    let ses = SesServer::start(
+        "127.0.0.1:0".parse().unwrap(),
         dir,
-        Mailbox::parse("AI Studio <notifications@studio.local>").unwrap(),
+        vec!["notifications@studio.local".to_owned()],
     )
+    .await
+    .unwrap();
+    let sdk = studio_local::stack::local_sdk_config(&ses.endpoint());
+    let mailer = SesMailer::new(
+        &sdk,
+        Mailbox::parse("AI Studio <notifications@studio.local>").unwrap(),
+    );
+    (ses, mailer)
 }
 
 fn quick() -> Backoff {
@@ -89,13 +101,13 @@ struct Flaky {
     failures: u32,
     calls: AtomicU32,
     error: MailError,
-    inner: MailboxMailer,
+    inner: SesMailer,
     db: Option<shared::data_api::DataApi>,
     seen: std::sync::Mutex<Vec<(String, i32, bool)>>,
 }
 
 impl Flaky {
-    fn new(failures: u32, error: MailError, inner: MailboxMailer) -> Self {
+    fn new(failures: u32, error: MailError, inner: SesMailer) -> Self {
         Self {
             failures,
             calls: AtomicU32::new(0),
@@ -140,7 +152,7 @@ async fn a_sent_email_lands_in_the_mailbox_with_both_bodies_and_the_attachment()
     let team = t.team().await;
     let user = t.member(&format!("ada-{team}"), "staff", team).await;
     let dir = mailbox_dir();
-    let mailer = mailbox(&dir);
+    let (_ses, mailer) = mailbox(&dir).await;
 
     let notified = notify::notify_with(
         &t.db,
@@ -205,12 +217,13 @@ async fn a_mailer_failing_twice_then_succeeding_records_three_attempts_and_ends_
     let team = t.team().await;
     let user = t.member(&format!("bo-{team}"), "staff", team).await;
     let dir = mailbox_dir();
+    let (_ses, mailer) = mailbox(&dir).await;
     let flaky = Flaky {
         db: Some(t.db.clone()),
         ..Flaky::new(
             2,
             MailError::Throttled("Maximum sending rate exceeded".to_owned()),
-            mailbox(&dir),
+            mailer,
         )
     };
 
@@ -248,10 +261,11 @@ async fn a_mailer_that_always_fails_is_recorded_failed_and_the_caller_carries_on
     let team = t.team().await;
     let user = t.member(&format!("cy-{team}"), "staff", team).await;
     let dir = mailbox_dir();
+    let (_ses, mailer) = mailbox(&dir).await;
     let down = Flaky::new(
         u32::MAX,
         MailError::Unavailable("connection refused".to_owned()),
-        mailbox(&dir),
+        mailer.clone(),
     );
 
     let notified = notify::notify_with(
@@ -284,7 +298,7 @@ async fn a_mailer_that_always_fails_is_recorded_failed_and_the_caller_carries_on
     let refusing = Flaky::new(
         u32::MAX,
         MailError::Rejected("Email address is not verified".to_owned()),
-        mailbox(&dir),
+        mailer,
     );
     let notified = notify::notify_with(
         &t.db,

@@ -1,8 +1,11 @@
 //! OCR through the running local stack: a scanned PDF (page images, no text layer) and a
-//! PNG uploaded over HTTP go file-processor -> OCR job (tesseract behind the OCR port) ->
-//! SNS-wrapped completion on the ocr-completion queue -> textract-processor -> chunks ->
-//! embeddings, and are found by search at the right page; with the month's OCR budget at
-//! 0 pages a scan ends `failed` saying so.
+//! PNG uploaded over HTTP go file-processor -> StartDocumentTextDetection (the stack's
+//! local Textract) -> SNS-wrapped completion on the ocr-completion queue ->
+//! textract-processor -> chunks -> embeddings, and are found by search at the right page;
+//! with the month's OCR budget at 0 pages a scan ends `failed` saying so.
+//!
+//! Needs the stack to run `studio_local::textract::TextractServer` with the functions on
+//! `OCR_PROVIDER=textract` (issue 18); `local_textract.rs` tests the server on its own.
 
 use std::path::Path;
 use std::process::Command;
@@ -20,7 +23,7 @@ fn client(sub: &str, email: &str) -> Client {
 }
 
 /// A text PDF (Helvetica 16 pt), one page per entry, lines top to bottom.
-fn text_pdf(pages: &[&[&str]]) -> Vec<u8> {
+pub(crate) fn text_pdf(pages: &[&[&str]]) -> Vec<u8> {
     pdf(pages.iter().map(|lines| {
         let mut operations = vec![
             Operation::new("BT", vec![]),
@@ -39,7 +42,7 @@ fn text_pdf(pages: &[&[&str]]) -> Vec<u8> {
 }
 
 /// A PDF whose pages are only images (DCT-encoded grey JPEGs): a scan, no text layer.
-fn image_pdf(jpegs: &[Vec<u8>]) -> Vec<u8> {
+pub(crate) fn image_pdf(jpegs: &[Vec<u8>]) -> Vec<u8> {
     pdf(jpegs.iter().map(|jpeg| {
         let operations = vec![
             Operation::new("q", vec![]),
@@ -126,7 +129,7 @@ fn jpeg_frame(jpeg: &[u8]) -> (i64, i64, u8) {
 }
 
 /// Renders every page of `pdf` with pdftoppm (`-jpeg` or `-png`), returning the files.
-fn render(pdf: &[u8], format: &str, dir: &Path) -> Vec<Vec<u8>> {
+pub(crate) fn render(pdf: &[u8], format: &str, dir: &Path) -> Vec<Vec<u8>> {
     let input = dir.join(format!("text-{format}.pdf"));
     std::fs::write(&input, pdf).unwrap();
     let prefix = dir.join(format!("page{format}"));
@@ -153,11 +156,11 @@ fn render(pdf: &[u8], format: &str, dir: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
-const SCAN_PAGE_1: &[&str] = &[
+pub(crate) const SCAN_PAGE_1: &[&str] = &[
     "Lighthouse Keeping Log",
     "The lamp was cleaned and the lens polished every morning.",
 ];
-const SCAN_PAGE_2: &[&str] = &[
+pub(crate) const SCAN_PAGE_2: &[&str] = &[
     "Winter Storms",
     "Cormorants nested on the western cliffs during the gale.",
 ];

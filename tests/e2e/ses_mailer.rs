@@ -1,21 +1,19 @@
-//! The SES v2 mailer with the real `aws-sdk-sesv2` client against moto's SES v2: a raw
-//! MIME message from a verified sender is accepted and reads back whole; an unverified
-//! sender is refused, not retried, and recorded as failed.
+//! The SES v2 mailer with the real `aws-sdk-sesv2` client against the local SES: a raw
+//! MIME message from a verified sender (its address, or its domain) is accepted and lands
+//! whole as an `.eml` file in the mailbox folder; an unverified sender is refused with
+//! SES's MessageRejected, not retried, recorded as failed, and nothing is written.
+
+use std::path::{Path, PathBuf};
 
 use mail_parser::{MessageParser, MimeHeaders};
-use serde_json::Value;
 use shared::adapters::aws::SesMailer;
 use shared::notify::mime::Mailbox;
 use shared::notify::{
     self, Attachment, Email, EmailOutcome, Kind, MailError, Mailer, Notification,
 };
+use studio_local::mailbox::SesServer;
 use studio_tests::TestDb;
 use uuid::Uuid;
-
-fn moto() -> String {
-    std::env::var("AWS_ENDPOINT_URL_SESV2")
-        .expect("AWS_ENDPOINT_URL_SESV2 is not set: run the tests with scripts/test.sh")
-}
 
 fn email(to: &str) -> Email {
     Email {
@@ -31,28 +29,33 @@ fn email(to: &str) -> Email {
     }
 }
 
-/// The raw message moto's SES keeps for `message_id`.
-async fn sent_raw(message_id: &str) -> String {
-    let state: Value = reqwest::get(format!("{}/moto-api/data.json", moto()))
-        .await
+/// A local SES with the stack's verified sender, writing into a fresh folder.
+async fn ses() -> (SesServer, PathBuf, aws_config::SdkConfig) {
+    let dir = std::env::temp_dir().join(format!("ses-{}", Uuid::new_v4().simple()));
+    let server = SesServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        &dir,
+        vec!["notifications@studio.local".to_owned()],
+    )
+    .await
+    .unwrap();
+    let sdk = studio_local::stack::local_sdk_config(&server.endpoint());
+    (server, dir, sdk)
+}
+
+/// The raw message the mailbox holds for `message_id`.
+fn sent_raw(dir: &Path, message_id: &str) -> Vec<u8> {
+    let file = std::fs::read_dir(dir)
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    state["ses"]["RawMessage"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["id"] == message_id)
-        .unwrap_or_else(|| panic!("moto has no message {message_id}"))["raw_data"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(&format!("{message_id}.eml")))
+        .unwrap_or_else(|| panic!("the mailbox has no message {message_id}"));
+    std::fs::read(file).unwrap()
 }
 
 #[tokio::test]
 async fn ses_accepts_the_raw_message_from_a_verified_sender_with_its_attachment() {
-    let sdk = studio_local::stack::local_sdk_config(&moto());
+    let (_server, dir, sdk) = ses().await;
     let sender = format!("studio-{}@studio.example", Uuid::new_v4().simple());
     aws_sdk_sesv2::Client::new(&sdk)
         .create_email_identity()
@@ -66,8 +69,8 @@ async fn ses_accepts_the_raw_message_from_a_verified_sender_with_its_attachment(
     );
 
     let message_id = mailer.send(&email("ada@example.org")).await.unwrap();
-    let raw = sent_raw(&message_id).await;
-    let message = MessageParser::default().parse(raw.as_bytes()).unwrap();
+    let raw = sent_raw(&dir, &message_id);
+    let message = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(message.subject(), Some("Market scan: completed"));
     assert_eq!(
         message.from().unwrap().first().unwrap().address(),
@@ -82,25 +85,40 @@ async fn ses_accepts_the_raw_message_from_a_verified_sender_with_its_attachment(
     let attachment = message.attachment(0).unwrap();
     assert_eq!(attachment.attachment_name(), Some("market-scan.md"));
     assert_eq!(attachment.contents(), b"# Market scan\n\nThree findings.\n");
+    // `studio mailbox` lists it.
+    let listed = studio_local::mailbox::messages(&dir).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].attachments, ["market-scan.md"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn a_verified_domain_lets_any_of_its_addresses_send() {
+    let (_server, dir, sdk) = ses().await;
+    aws_sdk_sesv2::Client::new(&sdk)
+        .create_email_identity()
+        .email_identity("reports.example")
+        .send()
+        .await
+        .unwrap();
+    let mailer = SesMailer::new(&sdk, Mailbox::parse("digest@reports.example").unwrap());
+    let message_id = mailer.send(&email("ada@example.org")).await.unwrap();
+    assert!(!sent_raw(&dir, &message_id).is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
 async fn an_unverified_sender_is_refused_once_and_recorded_failed() {
-    let sdk = studio_local::stack::local_sdk_config(&moto());
-    let mailer = SesMailer::new(
-        &sdk,
-        Mailbox::parse(&format!(
-            "nobody-{}@unverified.example",
-            Uuid::new_v4().simple()
-        ))
-        .unwrap(),
-    );
+    let (_server, dir, sdk) = ses().await;
+    let sender = format!("nobody-{}@unverified.example", Uuid::new_v4().simple());
+    let mailer = SesMailer::new(&sdk, Mailbox::parse(&sender).unwrap());
     let error = mailer.send(&email("ada@example.org")).await.unwrap_err();
     assert!(matches!(error, MailError::Rejected(_)), "{error:?}");
-    assert!(
-        error.to_string().contains("Did not have authority"),
-        "{error}"
+    let expected = format!(
+        "Email address is not verified. The following identities failed the check in region US-EAST-1: {sender}"
     );
+    assert!(error.to_string().contains(&expected), "{error}");
+    assert!(!dir.exists(), "nothing was written");
 
     let t = TestDb::migrated().await;
     let team = t.team().await;
@@ -123,7 +141,7 @@ async fn an_unverified_sender_is_refused_once_and_recorded_failed() {
     match notified.email {
         EmailOutcome::Failed { attempts, error } => {
             assert_eq!(attempts, 1, "a refusal is not retried");
-            assert!(error.contains("Did not have authority"), "{error}");
+            assert!(error.contains("Email address is not verified"), "{error}");
         }
         other => panic!("expected a failed e-mail, got {other:?}"),
     }

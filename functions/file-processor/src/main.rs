@@ -23,7 +23,7 @@ async fn main() -> Result<(), Error> {
         &sdk,
         &config::required("DOCUMENTS_BUCKET")?,
     ));
-    let ocr = ocr_from_env(&sdk, store.clone())?;
+    let ocr = ocr_from_env(&sdk)?;
     let embedding_queue = SqsQueue::new(&sdk, &config::required("EMBEDDING_QUEUE_URL")?);
     let deps = Deps {
         pipeline: Pipeline {

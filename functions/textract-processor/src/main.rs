@@ -23,8 +23,7 @@ async fn main() -> Result<(), Error> {
         &config::required("DOCUMENTS_BUCKET")?,
     ));
     let embedding_queue = SqsQueue::new(&sdk, &config::required("EMBEDDING_QUEUE_URL")?);
-    let engine =
-        ocr_from_env(&sdk, store.clone())?.ok_or(ConfigError::Missing(vec!["OCR_PROVIDER"]))?;
+    let engine = ocr_from_env(&sdk)?.ok_or(ConfigError::Missing(vec!["OCR_PROVIDER"]))?;
     let deps = Deps {
         pipeline: Pipeline {
             db: &db,

@@ -1,8 +1,7 @@
-//! Implementations of the ports: AWS services through the official SDK clients (which the
-//! local stack serves through moto), local tools where moto falls short; one file per port.
+//! Implementations of the ports: AWS services through the official SDK clients (the local
+//! stack serves them through moto and its own servers); one file per port.
 
 pub mod aws;
-pub mod local;
 
 use std::sync::Arc;
 
@@ -10,14 +9,12 @@ use crate::config::{self, ConfigError};
 use crate::notify::Mailer;
 use crate::notify::mime::Mailbox;
 use crate::ocr::OcrEngine;
-use crate::ports::ObjectStore;
 
 /// The OCR engine `OCR_PROVIDER` names: `textract` (needs `DOCUMENTS_BUCKET`,
-/// `TEXTRACT_TOPIC_ARN`, `TEXTRACT_ROLE_ARN`), `tesseract` (needs `DOCUMENTS_BUCKET`,
-/// `OCR_COMPLETION_QUEUE_URL`), or `none` / unset: no OCR.
+/// `TEXTRACT_TOPIC_ARN`, `TEXTRACT_ROLE_ARN`; locally the stack's Textract server), or
+/// `none` / unset: no OCR.
 pub fn ocr_from_env(
     sdk: &aws_config::SdkConfig,
-    store: Arc<dyn ObjectStore>,
 ) -> Result<Option<Arc<dyn OcrEngine>>, ConfigError> {
     let provider = std::env::var("OCR_PROVIDER").unwrap_or_default();
     match provider.trim() {
@@ -28,26 +25,16 @@ pub fn ocr_from_env(
             &config::required("TEXTRACT_TOPIC_ARN")?,
             &config::required("TEXTRACT_ROLE_ARN")?,
         )))),
-        "tesseract" => Ok(Some(Arc::new(local::TesseractOcr::new(
-            store,
-            aws_sdk_sqs::Client::new(sdk),
-            &config::required("DOCUMENTS_BUCKET")?,
-            &config::required("OCR_COMPLETION_QUEUE_URL")?,
-        )))),
         other => Err(ConfigError::Invalid {
             name: "OCR_PROVIDER",
-            reason: format!("{other:?} is not one of textract, tesseract, none"),
+            reason: format!("{other:?} is not one of textract, none"),
         }),
     }
 }
 
-/// The sender local mail shows when `NOTIFY_FROM_ADDRESS` is unset.
-pub const LOCAL_FROM_ADDRESS: &str = "AI Studio <notifications@studio.local>";
-
-/// The mailer the environment names. `NOTIFY_MAILER=ses`: SES v2, sending as
-/// `NOTIFY_FROM_ADDRESS` (required, a verified identity). `NOTIFY_MAILER=mailbox`, or unset
-/// with `STUDIO_MAILBOX_DIR` set: `.eml` files in `STUDIO_MAILBOX_DIR`. `none`, or nothing
-/// set: no mailer (e-mails are recorded as skipped).
+/// The mailer the environment names. `NOTIFY_MAILER=ses`: SES v2 (locally the stack's SES
+/// server, which writes `.eml` files), sending as `NOTIFY_FROM_ADDRESS` (required, a
+/// verified identity). `none`, or unset: no mailer (e-mails are recorded as skipped).
 pub fn mailer_from_env(
     sdk: &aws_config::SdkConfig,
 ) -> Result<Option<Arc<dyn Mailer>>, ConfigError> {
@@ -60,9 +47,8 @@ pub fn mailer_from_lookup(
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<Arc<dyn Mailer>>, ConfigError> {
     let value = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-    let from = |fallback: Option<&str>| -> Result<Mailbox, ConfigError> {
+    let from = || -> Result<Mailbox, ConfigError> {
         let text = value("NOTIFY_FROM_ADDRESS")
-            .or(fallback.map(str::to_owned))
             .ok_or(ConfigError::Missing(vec!["NOTIFY_FROM_ADDRESS"]))?;
         Mailbox::parse(&text).map_err(|e| ConfigError::Invalid {
             name: "NOTIFY_FROM_ADDRESS",
@@ -70,17 +56,12 @@ pub fn mailer_from_lookup(
         })
     };
     let mode = value("NOTIFY_MAILER").map(|m| m.trim().to_owned());
-    match (mode.as_deref(), value("STUDIO_MAILBOX_DIR")) {
-        (Some("ses"), _) => Ok(Some(Arc::new(aws::SesMailer::new(sdk, from(None)?)))),
-        (Some("mailbox") | None, Some(dir)) => Ok(Some(Arc::new(local::MailboxMailer::new(
-            dir,
-            from(Some(LOCAL_FROM_ADDRESS))?,
-        )))),
-        (Some("mailbox"), None) => Err(ConfigError::Missing(vec!["STUDIO_MAILBOX_DIR"])),
-        (Some("none") | None, _) => Ok(None),
-        (Some(other), _) => Err(ConfigError::Invalid {
+    match mode.as_deref() {
+        Some("ses") => Ok(Some(Arc::new(aws::SesMailer::new(sdk, from()?)))),
+        Some("none") | None => Ok(None),
+        Some(other) => Err(ConfigError::Invalid {
             name: "NOTIFY_MAILER",
-            reason: format!("{other:?} is not one of ses, mailbox, none"),
+            reason: format!("{other:?} is not one of ses, none"),
         }),
     }
 }
@@ -113,14 +94,7 @@ mod tests {
     #[test]
     fn the_mailer_is_chosen_by_the_environment_and_misconfiguration_is_named() {
         assert_eq!(mailer(&[]), Ok(false));
-        assert_eq!(mailer(&[("STUDIO_MAILBOX_DIR", "/tmp/mail")]), Ok(true));
-        assert_eq!(
-            mailer(&[
-                ("NOTIFY_MAILER", "none"),
-                ("STUDIO_MAILBOX_DIR", "/tmp/mail")
-            ]),
-            Ok(false)
-        );
+        assert_eq!(mailer(&[("NOTIFY_MAILER", "none")]), Ok(false));
         assert_eq!(
             mailer(&[("NOTIFY_MAILER", "ses")]),
             Err(ConfigError::Missing(vec!["NOTIFY_FROM_ADDRESS"]))
@@ -132,10 +106,14 @@ mod tests {
             ]),
             Ok(true)
         );
-        assert_eq!(
+        // The local stack's mail goes through its SES server, as on AWS.
+        assert!(matches!(
             mailer(&[("NOTIFY_MAILER", "mailbox")]),
-            Err(ConfigError::Missing(vec!["STUDIO_MAILBOX_DIR"]))
-        );
+            Err(ConfigError::Invalid {
+                name: "NOTIFY_MAILER",
+                ..
+            })
+        ));
         assert!(matches!(
             mailer(&[("NOTIFY_MAILER", "smtp")]),
             Err(ConfigError::Invalid {

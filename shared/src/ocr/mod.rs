@@ -1,4 +1,4 @@
-//! OCR for scans and images, one flow on AWS (Textract) and locally (tesseract): the
+//! OCR for scans and images, one flow on AWS and locally (the stack's Textract server): the
 //! file-processor reserves pages of the monthly [`budget`] and starts a job through the
 //! [`OcrEngine`] port ([`jobs`] keeps the row); the job's completion arrives as an
 //! SNS-wrapped Textract notification ([`Completion`]) on the OCR completion queue, and
@@ -20,8 +20,8 @@ pub use complete::{Completed, complete};
 /// The `API` field of a text detection completion.
 pub const TEXT_DETECTION_API: &str = "StartDocumentTextDetection";
 
-/// Text detection with an asynchronous completion notification (Textract, or tesseract
-/// locally). Adapters: `adapters::aws::TextractOcr`, `adapters::local::TesseractOcr`.
+/// Text detection with an asynchronous completion notification. Adapter:
+/// `adapters::aws::TextractOcr` (locally against `studio_local::textract`).
 #[async_trait]
 pub trait OcrEngine: Send + Sync {
     /// Starts detecting the text of the stored object `key`. The completion, tagged with

@@ -1,4 +1,10 @@
-//! `studio mailbox`: the `.eml` files the local mailer wrote, read back with `mail-parser`.
+//! The local mailbox: the SES v2 server that writes each accepted message as an `.eml`
+//! file ([`ses`]), and `studio mailbox`, which reads them back with `mail-parser`.
+
+mod ses;
+mod ses_error;
+
+pub use ses::{SesServer, write_eml};
 
 use std::path::{Path, PathBuf};
 
@@ -103,18 +109,26 @@ pub fn show(dir: &Path, number: usize) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shared::adapters::local::MailboxMailer;
+    use shared::adapters::aws::SesMailer;
     use shared::notify::mime::Mailbox;
     use shared::notify::{Attachment, Email, Mailer};
 
     #[tokio::test]
-    async fn the_listing_shows_what_the_local_mailer_wrote() {
+    async fn the_listing_shows_what_the_local_ses_wrote() {
         let dir = std::env::temp_dir().join(format!("mailbox-{}", uuid::Uuid::new_v4()));
         assert!(
             messages(&dir).unwrap().is_empty(),
             "a missing folder is empty"
         );
-        let mailer = MailboxMailer::new(&dir, Mailbox::parse("studio@studio.local").unwrap());
+        let ses = SesServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            &dir,
+            vec!["studio.local".to_owned()],
+        )
+        .await
+        .unwrap();
+        let sdk = crate::stack::local_sdk_config(&ses.endpoint());
+        let mailer = SesMailer::new(&sdk, Mailbox::parse("studio@studio.local").unwrap());
         for subject in ["First run: completed", "Second run: failed"] {
             mailer
                 .send(&Email {
