@@ -1,7 +1,7 @@
 //! What the IAM gateway adds per call: 1,000 SQS SendMessage calls straight to moto, then
 //! through the gateway as a role allowed to send (the evaluation and the extra hop).
 //! `cargo bench -p studio-local --bench iam_gateway_overhead` (needs `moto_server` in
-//! `STUDIO_IAM_TEST_VENV`, default `/work/venv-iam`).
+//! `STUDIO_VENV`, default the checkout's `.local/venv`, which `studio up` installs).
 
 #![allow(
     clippy::unwrap_used,

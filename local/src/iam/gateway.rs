@@ -15,13 +15,10 @@ use tokio::net::TcpListener;
 
 use super::{Call, Principals, authorize};
 
-/// Responses up to this size are read whole and sent on in one piece; larger ones stream.
-const BUFFERED_RESPONSE_BYTES: u64 = 1024 * 1024;
-
 #[derive(Debug)]
 struct Upstream {
-    base: String,
-    client: reqwest::Client,
+    /// moto's `host:port`.
+    authority: String,
     principals: Arc<Principals>,
 }
 
@@ -44,20 +41,12 @@ impl Gateway {
             .await
             .with_context(|| format!("cannot listen on {listen} for the IAM gateway"))?;
         let addr = listener.local_addr()?;
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .tcp_nodelay(true)
-            // moto answers in several small writes; on a kept-alive connection the kernel
-            // delays our acknowledgement of the first (up to 40 ms) and moto's Nagle holds
-            // the rest until it comes. A fresh connection acknowledges at once (quick-ack
-            // mode), and on loopback costs far less than that wait.
-            .pool_max_idle_per_host(0)
-            .build()
-            .context("cannot build the IAM gateway's HTTP client")?;
+        let authority = upstream
+            .trim_end_matches('/')
+            .trim_start_matches("http://")
+            .to_owned();
         let state = Arc::new(Upstream {
-            base: upstream.trim_end_matches('/').to_owned(),
-            client,
+            authority,
             principals,
         });
         let app = Router::new()
@@ -105,19 +94,20 @@ async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Res
     if let Err(refusal) = authorize(&upstream.principals, None, call) {
         return *refusal;
     }
-    let url = match parts.uri.path_and_query() {
-        Some(pq) => format!("{}{pq}", upstream.base),
-        None => format!("{}{path}", upstream.base),
-    };
-    let sent = upstream
-        .client
-        .request(parts.method.clone(), url)
-        .headers(end_to_end(&parts.headers))
-        .body(body)
-        .send()
-        .await;
-    match sent {
-        Ok(response) => relay(response).await,
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or_else(|| path.to_owned(), |pq| pq.as_str().to_owned());
+    match send(
+        &upstream.authority,
+        parts.method.clone(),
+        &target,
+        &parts.headers,
+        body,
+    )
+    .await
+    {
+        Ok(response) => response,
         Err(error) => {
             tracing::warn!(%error, "IAM gateway: upstream unreachable");
             (
@@ -129,32 +119,39 @@ async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Res
     }
 }
 
-async fn relay(response: reqwest::Response) -> Response {
-    let status = response.status();
-    let headers = end_to_end(response.headers());
-    let small = response
-        .content_length()
-        .is_some_and(|n| n <= BUFFERED_RESPONSE_BYTES);
-    let body = if small {
-        match response.bytes().await {
-            Ok(bytes) => Body::from(bytes),
-            Err(error) => return (StatusCode::BAD_GATEWAY, error.to_string()).into_response(),
+/// Sends the request to moto as it came, byte for byte in its target: an HTTP client that
+/// parses URLs would resolve `..` and `%2e%2e` segments, and S3 keys are not paths (a key
+/// `a/../b` must stay one). One connection per request: moto answers in several small
+/// writes, and on a kept-alive connection the kernel delays our acknowledgement of the
+/// first (up to 40 ms) while moto's Nagle holds the rest; a fresh connection acknowledges
+/// at once, and on loopback costs far less than that wait.
+async fn send(
+    authority: &str,
+    method: axum::http::Method,
+    target: &str,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> anyhow::Result<Response> {
+    let stream = tokio::net::TcpStream::connect(authority).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            tracing::debug!(%error, "IAM gateway: upstream connection ended");
         }
-    } else {
-        let chunks = futures_util::stream::unfold(Some(response), |response| async move {
-            let mut response = response?;
-            match response.chunk().await {
-                Ok(Some(chunk)) => Some((Ok(chunk), Some(response))),
-                Ok(None) => None,
-                Err(error) => Some((Err(error), None)),
-            }
-        });
-        Body::from_stream(chunks)
-    };
-    let mut relayed = Response::new(body);
-    *relayed.status_mut() = status;
-    *relayed.headers_mut() = headers;
-    relayed
+    });
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(target)
+        .body(http_body_util::Full::new(body))?;
+    *request.headers_mut() = end_to_end(headers);
+    let response = sender.send_request(request).await?;
+    let (parts, body) = response.into_parts();
+    let mut relayed = Response::new(Body::new(body));
+    *relayed.status_mut() = parts.status;
+    *relayed.headers_mut() = end_to_end(&parts.headers);
+    Ok(relayed)
 }
 
 /// The headers a proxy passes on: all but the hop-by-hop ones (`Host` is kept, so

@@ -144,3 +144,39 @@ fn guess_service(headers: &HeaderMap) -> String {
     }
     .to_owned()
 }
+
+/// The evaluator as the hook of the local services that check one action at a time
+/// (Textract, SES): the caller is the access key of the request's SigV4 credential scope.
+/// An `iam:PassRole` is asked as the service that takes the role (`service_principal`).
+pub fn authorizer(
+    principals: std::sync::Arc<Principals>,
+    service_principal: &'static str,
+) -> crate::authorize::Authorizer {
+    std::sync::Arc::new(move |headers: &HeaderMap, action: &str, resource: &str| {
+        let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+        let scope = CredentialScope::from_request(authorization, "")
+            .ok_or_else(|| "Missing Authentication Token".to_owned())?;
+        let principal = principals
+            .get(&scope.access_key_id)
+            .ok_or_else(|| "The security token included in the request is invalid.".to_owned())?;
+        if principal.admin {
+            return Ok(());
+        }
+        let mut request = Request::new(action, vec![resource.to_owned()]);
+        if action.eq_ignore_ascii_case("iam:PassRole") {
+            request = request.with_context("iam:PassedToService", &[service_principal]);
+        }
+        match evaluate(&principal.policies, &request) {
+            Decision::Allow => Ok(()),
+            decision => {
+                tracing::warn!(principal = %principal.arn, action, resource, "Refused by IAM");
+                Err(deny::denial_message(
+                    &principal.arn,
+                    action,
+                    resource,
+                    &decision,
+                ))
+            }
+        }
+    })
+}

@@ -1,6 +1,7 @@
 //! `studio up`: installs what is missing, starts PostgreSQL, the Data API server and moto,
 //! applies the migrations through db-init, seeds demo data, and prints the endpoints.
 
+pub mod aws;
 pub mod functions;
 pub mod moto;
 pub mod postgres;
@@ -17,8 +18,8 @@ use anyhow::Context;
 use std::sync::Arc;
 
 use crate::bedrock::BedrockServer;
-use crate::iam::{Gateway, Principals};
 use crate::data_api::{DataApiServer, ServerConfig};
+use crate::iam::Principals;
 use process::Service;
 
 /// The key the local mock of Brave Search accepts.
@@ -104,8 +105,8 @@ pub struct Stack {
     pub mock_search: Option<crate::mock_search::MockSearch>,
     /// Who may call what: the roles of the template, and the stack's own admin key.
     pub principals: Arc<Principals>,
-    /// IAM in front of moto, on the port clients know as moto's.
-    pub gateway: Option<Gateway>,
+    /// moto behind IAM, Textract and SES, with the template deployed (none with `--no-moto`).
+    pub aws: Option<aws::Aws>,
     pub started_in: Duration,
 }
 
@@ -154,7 +155,7 @@ pub const STACK_NAME: &str = "studio";
 
 /// The template's parameters: the database this stack serves as `DatabaseName`, unless
 /// `--parameter` names another, then the user's overrides.
-fn template_parameters(options: &Options) -> Vec<(String, String)> {
+pub(crate) fn template_parameters(options: &Options) -> Vec<(String, String)> {
     let mut parameters = vec![("DatabaseName".to_owned(), options.database.clone())];
     parameters.extend(options.parameters.iter().cloned());
     parameters
@@ -172,7 +173,7 @@ pub fn role_credentials(
     Ok((credentials.access_key_id, credentials.secret_access_key))
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub(crate) fn free_port() -> anyhow::Result<u16> {
     Ok(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
         .local_addr()?
         .port())
@@ -285,66 +286,33 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         "STUDIO_MAILBOX_DIR".to_owned(),
         mailbox.display().to_string(),
     ));
-    let mut deployment = None;
-    let mut gateway = None;
-    if options.moto {
-        // moto listens inside; clients and functions reach it through IAM on its port.
-        let log = options.state_dir.join("moto.log");
-        let moto_port = free_port()?;
-        services.push(moto::start(&venv, moto_port, &log).await?);
-        let moto = format!("http://127.0.0.1:{moto_port}");
-        let iam = Gateway::start(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, options.moto_port)),
-            moto.clone(),
-            Arc::clone(&principals),
-        )
-        .await
-        .with_context(|| format!("cannot listen on port {} for moto", options.moto_port))?;
-        let endpoint = iam.endpoint();
-        env.push(("STUDIO_MOTO_URL".to_owned(), moto.clone()));
-        gateway = Some(iam);
-        let deployed = crate::template::deploy(
-            &options.template,
-            &template_parameters(options),
-            STACK_NAME,
-            &moto,
-            &venv,
-        )
-        .await
-        .with_context(|| format!("cannot run {}", options.template.display()))?;
-        if let Some(arn) = deployed.env("DATABASE_SECRET_ARN") {
+    let aws = if options.moto {
+        let aws = aws::start(options, &venv, &principals, &mailbox, services).await?;
+        if let Some(arn) = aws.deployment.env("DATABASE_SECRET_ARN") {
             secret_arn = arn.to_owned();
         }
-        for service in ["S3", "SQS", "SECRETS_MANAGER", "EVENTBRIDGE", "SESV2"] {
-            endpoints.push((format!("AWS_ENDPOINT_URL_{service}"), endpoint.clone()));
-        }
+        endpoints.extend(aws.endpoints.iter().cloned());
+        env.push(("STUDIO_MOTO_URL".to_owned(), aws.moto_url.clone()));
         env.extend(
-            deployed
+            aws.deployment
                 .client_env
                 .iter()
                 .filter(|(k, _)| k != "DATABASE_SECRET_ARN")
                 .cloned(),
         );
-        deployment = Some(deployed);
-    }
+        Some(aws)
+    } else {
+        None
+    };
     env.push(("DATABASE_SECRET_ARN".to_owned(), secret_arn.clone()));
     env.extend(endpoints.iter().cloned());
 
     // Provider settings the settings store does not hold yet, and the knobs the test
     // command shortens: the only variables a function gets besides the template's own.
-    let mut local = vec![
-        // Until Textract and SES have local servers: tesseract and the mailbox folder.
-        ("OCR_PROVIDER".to_owned(), "tesseract".to_owned()),
-        ("NOTIFY_MAILER".to_owned(), "mailbox".to_owned()),
-        (
-            "STUDIO_MAILBOX_DIR".to_owned(),
-            mailbox.display().to_string(),
-        ),
-        (
-            "RUST_LOG".to_owned(),
-            std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
-        ),
-    ];
+    let mut local = vec![(
+        "RUST_LOG".to_owned(),
+        std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
+    )];
     for knob in ["SETTINGS_CACHE_SECS", "MODELS_CACHE_SECS"] {
         if let Ok(value) = std::env::var(knob) {
             local.push((knob.to_owned(), value));
@@ -389,11 +357,12 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         seed::seed(&db).await.context("seeding demo data failed")?;
     }
 
-    let functions = if let (true, Some(deployment)) = (options.functions, &deployment) {
-        let credentials = |spec: &crate::template::FunctionSpec| role_credentials(&principals, spec);
+    let functions = if let (true, Some(aws)) = (options.functions, &aws) {
+        let credentials =
+            |spec: &crate::template::FunctionSpec| role_credentials(&principals, spec);
         let functions = functions::start(
             &options.root,
-            deployment,
+            &aws.deployment,
             &options.state_dir,
             options.front_door_port,
             &functions::Services {
@@ -419,7 +388,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         mailbox,
         mock_search,
         principals,
-        gateway,
+        aws,
         started_in: started.elapsed(),
     };
     let env_file: String = stack

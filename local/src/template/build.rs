@@ -126,7 +126,28 @@ pub(super) fn deployment(template: &Template, ids: &IdMap) -> anyhow::Result<Dep
         };
         client_env.push((format!("{var}_URL"), queue.url.clone()));
     }
+    // SNS topics deliver to the SQS queues subscribed to them (Textract's completions).
+    let mut subscriptions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (logical_id, _) in template.of_kind("AWS::SNS::Subscription") {
+        let properties = template.properties(logical_id, ids)?;
+        let field = |name: &str| properties.get(name).and_then(scalar).unwrap_or_default();
+        if field("Protocol") != "sqs" {
+            continue;
+        }
+        if let Some(queue) = queues.iter().find(|q| q.arn == field("Endpoint")) {
+            subscriptions
+                .entry(field("TopicArn"))
+                .or_default()
+                .push(queue.url.clone());
+        }
+    }
+    let email_identities = template
+        .of_kind("AWS::SES::EmailIdentity")
+        .map(|(id, _)| ids[id].reference.clone())
+        .collect();
     Ok(Deployment {
+        subscriptions,
+        email_identities,
         stack_name: template.stack_name.clone(),
         parameters: template.parameters(),
         functions,

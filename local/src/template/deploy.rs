@@ -90,22 +90,6 @@ pub async fn deploy_template(
             .await
             .with_context(|| format!("cannot create the bucket {logical_id}"))?;
     }
-    let ses = aws_sdk_sesv2::Client::new(&sdk);
-    for (logical_id, _) in template.of_kind("AWS::SES::EmailIdentity") {
-        let identity = &ids[logical_id].reference;
-        if let Err(error) = ses
-            .create_email_identity()
-            .email_identity(identity)
-            .send()
-            .await
-            && !error
-                .as_service_error()
-                .is_some_and(|e| e.is_already_exists_exception())
-        {
-            return Err(error)
-                .with_context(|| format!("cannot create the SES identity {identity}"));
-        }
-    }
     tracing::info!(
         stack = template.stack_name,
         queues = deployment.queues.len(),

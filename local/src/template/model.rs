@@ -16,6 +16,10 @@ pub struct Deployment {
     pub outputs: BTreeMap<String, String>,
     /// Routes answered by API Gateway itself (`type: mock` integrations, e.g. GET /health).
     pub mock_routes: Vec<MockRoute>,
+    /// SNS topic ARN -> the URLs of the SQS queues subscribed to it.
+    pub subscriptions: BTreeMap<String, Vec<String>>,
+    /// The SES identities (addresses or domains) the template verifies.
+    pub email_identities: Vec<String>,
     /// For clients and tests (stack.env): DOCUMENTS_BUCKET, SETTINGS_KEY_SECRET_ARN,
     /// DATABASE_SECRET_ARN, and for every queue `XxxQueue` -> XXX_QUEUE_URL, `XxxDLQ` -> XXX_DLQ_URL.
     pub client_env: Vec<(String, String)>,

@@ -5,11 +5,15 @@ use std::time::Duration;
 
 use studio_local::iam::{Gateway, Principals};
 
-/// Where the tests find `moto_server` (`STUDIO_IAM_TEST_VENV`, else `/work/venv-iam`).
+/// The stack's `moto_server` (`STUDIO_VENV`, else the checkout's `.local/venv`, which the
+/// test command installs).
 fn moto_server() -> std::path::PathBuf {
-    let venv =
-        std::env::var("STUDIO_IAM_TEST_VENV").unwrap_or_else(|_| "/work/venv-iam".to_owned());
-    std::path::Path::new(&venv).join("bin/moto_server")
+    std::env::var_os("STUDIO_VENV")
+        .map_or_else(
+            || std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/venv")),
+            std::path::PathBuf::from,
+        )
+        .join("bin/moto_server")
 }
 
 fn free_port() -> u16 {
