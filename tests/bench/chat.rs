@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use studio_local::mock_providers::{MockUsage, Script};
+use studio_tests::cost::{Cost, LogMarks, Requests};
 use studio_tests::http::{ApiClient, env};
 
 const DELTAS: usize = 40;
@@ -282,6 +283,8 @@ async fn main() {
         };
         for &(persist, rag) in &configurations {
             let repo = rag.then_some(repository.as_str());
+            let marks = LogMarks::now(env("STUDIO_STATE_DIR").as_ref(), &["chat-stream"]);
+            let metered = data_api_metered(&http).await;
             let (base, timings): (Vec<Timing>, Vec<Timing>) = if concurrency == 1 {
                 // Alone: each request through the studio right after the same one straight
                 // to the mock, so that both meet the machine in the same state.
@@ -302,6 +305,15 @@ async fn main() {
                 .await;
                 (base, timings)
             };
+            // What the row's turns would cost on AWS: chat-stream's GB-seconds and the Data
+            // API's requests (the model's own tokens are priced per model, in /usage).
+            let cost = Cost::new(
+                marks.usage(),
+                Requests {
+                    data_api: data_api_metered(&http).await - metered,
+                    ..Requests::default()
+                },
+            );
             if let Ok(path) = std::env::var("BENCH_SAMPLES") {
                 write_samples(&path, (concurrency, persist, rag), &base, &timings);
             }
@@ -326,6 +338,8 @@ async fn main() {
                 .filter_map(|t| t.checks.map(|c| c.1))
                 .collect();
             let row = json!({
+                "costPer1000TurnsUsd": cost.per(samples as f64, 1000.0),
+                "cost": cost,
                 "signinMs": {"p50": percentile(&mut signin, 0.5), "p99": percentile(&mut signin, 0.99)},
                 "prepareMs": {"p50": percentile(&mut prepare, 0.5), "p99": percentile(&mut prepare, 0.99)},
                 "concurrency": concurrency, "persistence": persist, "rag": rag, "samples": samples,
@@ -377,6 +391,39 @@ async fn main() {
             f(&row["perChunkOverheadMs"]["p99"]),
         ));
     }
+    md.push_str(&format!(
+        "\nAWS cost of the studio's part of a turn (chat-stream's Lambda GB-seconds at its template MemorySize, from the REPORT lines, and its Data API requests; not the model's tokens), at {} list prices:\n\n| concurrency | persistence | RAG | Lambda GB-s per turn | Data API requests per turn | USD per 1,000 turns |\n|---|---|---|---|---|---|\n",
+        studio_tests::cost::PRICES.as_of
+    ));
+    for row in &rows {
+        let turns = row["samples"].as_f64().unwrap_or(1.0);
+        let gb_seconds: f64 = row["cost"]["lambda"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(_, u)| u["gbSeconds"].as_f64().unwrap_or(0.0))
+            .sum();
+        md.push_str(&format!(
+            "| {} | {} | {} | {:.4} | {:.2} | {:.4} |\n",
+            row["concurrency"],
+            if row["persistence"] == true {
+                "on"
+            } else {
+                "off"
+            },
+            if row["rag"] == true { "on" } else { "off" },
+            gb_seconds / turns,
+            row["cost"]["requests"]["dataApi"].as_f64().unwrap_or(0.0) / turns,
+            row["costPer1000TurnsUsd"].as_f64().unwrap_or(0.0),
+        ));
+    }
     std::fs::write("bench-results/chat.md", &md).unwrap();
     println!("{md}");
+}
+
+/// The Data API requests the stack's server has metered so far (its billing unit).
+async fn data_api_metered(http: &reqwest::Client) -> u64 {
+    let url = format!("{}/_local/metering", env("AWS_ENDPOINT_URL_RDS_DATA"));
+    let metering: Value = http.get(url).send().await.unwrap().json().await.unwrap();
+    metering["meteredRequests"].as_u64().unwrap()
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use studio_tests::build::{self, docx, para};
+use studio_tests::cost::{Cost, LogMarks, Requests};
 use studio_tests::private_stack::{PrivateStack, template_with_visibility};
 
 const WORDS: &[&str] = &[
@@ -194,6 +195,14 @@ async fn main() {
     // The items are created through the API first, 100 per request as `studio ingest` does
     // (their calls counted apart: sign-in and one insert-with-access-check per request),
     // then every file is uploaded at once and the pipeline timed.
+    // The AWS cost of the work, counted from here: the functions' REPORT lines, the Data
+    // API's metered requests, and the S3 and SQS calls through the IAM gateway.
+    let marks = LogMarks::now(
+        stack.state_dir(),
+        &["api", "file-processor", "embedding-generator"],
+    );
+    let metered_before = stack.t.server.metered_requests();
+    let gateway_before = gateway_calls(&stack).await;
     let api_before = stack.t.server.requests();
     let sizes: Vec<(String, usize)> = files.iter().map(|(n, b)| (n.clone(), b.len())).collect();
     let created = staff.create_files(&repository, &sizes).await;
@@ -232,6 +241,35 @@ async fn main() {
     let (completed, failed, pages, chunks) = settled(&pg, count as i64).await;
     let seconds = started.elapsed().as_secs_f64();
     let calls = stack.t.server.requests() - calls_before;
+    let gateway = gateway_calls(&stack).await;
+    let since = |key: &str| {
+        gateway.get(key).copied().unwrap_or(0) - gateway_before.get(key).copied().unwrap_or(0)
+    };
+    let tokens: i64 = pg
+        .query_one(
+            "SELECT COALESCE(sum(token_count), 0)::bigint FROM chunks",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let cost = Cost::new(
+        marks.usage(),
+        Requests {
+            data_api: stack.t.server.metered_requests() - metered_before,
+            // Each upload's notification is an SQS SendMessage S3 makes on the queue.
+            sqs: since("sqs") + count as u64,
+            s3_put: since("s3:PUT") + since("s3:POST"),
+            s3_get: since("s3:GET") + since("s3:HEAD"),
+            // Priced as Titan Text Embeddings v2, the template's default model.
+            embedding_tokens: u64::try_from(tokens).unwrap_or(0),
+        },
+    );
+    let per_thousand_pages = cost.per(pages as f64, 1000.0);
+    eprintln!(
+        "AWS cost: {:.4} USD in all, {per_thousand_pages:.4} USD per 1,000 pages",
+        cost.total_usd
+    );
     eprintln!(
         "{completed} completed, {failed} failed, {pages} pages, {chunks} chunks in {seconds:.1} s, {calls} Data API calls (+{api_calls} creating the items)"
     );
@@ -366,6 +404,7 @@ async fn main() {
             .collect::<Vec<_>>(),
         "peak_rss_mib": memory.iter().map(|(n, m)| (n.clone(), json!(m))).collect::<serde_json::Map<_, _>>(),
         "extract_chunk_vs_python": {"pdf": ratio("pdf"), "text": ratio("text"), "all": ratio("all")},
+        "aws_cost": cost, "aws_cost_per_1000_pages_usd": per_thousand_pages,
     });
     std::fs::create_dir_all(&results_dir).unwrap();
     std::fs::write(
@@ -396,7 +435,9 @@ async fn main() {
          | 1 MB text upload -> searchable in hybrid search (median of 3) | {latency:.2} s |\n\
          | 1 MB text upload -> completed, every chunk embedded (median of 3) | {completion:.2} s |\n\
          {memory_md}\
-         | extract + chunk vs Python (pypdf + RecursiveCharacterTextSplitter), same run | PDF {}, text {}, all {} |\n",
+         | extract + chunk vs Python (pypdf + RecursiveCharacterTextSplitter), same run | PDF {}, text {}, all {} |\n\
+         | AWS cost of the corpus at {} list prices (Lambda GB-s from the REPORT lines at the template's MemorySize, Data API, SQS, S3, Titan v2 embeddings) | {:.4} USD: Lambda {:.4}, Data API {:.4}, SQS {:.4}, S3 {:.4}, Bedrock {:.4} |\n\
+         | AWS cost per 1,000 pages ingested | {per_thousand_pages:.4} USD |\n",
         mb / seconds,
         pages as f64 / seconds,
         chunks as f64 / seconds,
@@ -404,6 +445,13 @@ async fn main() {
         fmt(ratio("pdf")),
         fmt(ratio("text")),
         fmt(ratio("all")),
+        cost.prices.as_of,
+        cost.total_usd,
+        cost.lambda_usd,
+        cost.data_api_usd,
+        cost.sqs_usd,
+        cost.s3_usd,
+        cost.bedrock_usd,
     );
     let tally_md: String = by_statement
         .iter()
@@ -415,4 +463,14 @@ async fn main() {
     std::fs::write(results_dir.join("ingest.md"), &md).unwrap();
     println!("{md}");
     stack.stop().await;
+}
+
+/// The calls the private stack's IAM gateway has passed to moto, by service (S3 by method).
+async fn gateway_calls(stack: &PrivateStack) -> std::collections::BTreeMap<String, u64> {
+    reqwest::get(format!("{}/_local/calls", stack.gateway.endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }

@@ -250,7 +250,7 @@ async fn definitions_that_cannot_run_are_refused_with_readable_messages() {
         ("no model", json!([{"name": "A", "content": "x"}]), "needs a model"),
         ("unknown model", json!([{"name": "A", "content": "x", "modelId": Uuid::new_v4()}]), "There is no model"),
         ("unknown tool", json!([{"name": "A", "content": "x", "modelId": model, "enabledTools": ["teleport"]}]), "There is no tool \"teleport\""),
-        ("timeout", json!([{"name": "A", "content": "x", "modelId": model, "timeoutSeconds": 5000}]), "timeout is 1 to 900 seconds"),
+        ("timeout", json!([{"name": "A", "content": "x", "modelId": model, "timeoutSeconds": 601}]), "timeout is 1 to 600 seconds"),
         ("another team's repository", json!([{"name": "A", "content": "x", "modelId": model, "repositoryIds": [private.id]}]), "no access to this repository"),
     ];
     let mut failures = Vec::new();

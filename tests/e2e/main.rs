@@ -35,6 +35,7 @@ mod runtime_api;
 mod schedules;
 mod ses_mailer;
 mod settings;
+mod template_is_the_stack;
 mod textract;
 mod through_the_stack;
 mod tools;

@@ -54,6 +54,20 @@ pub fn edited_template(edit: impl FnOnce(String) -> String) -> PathBuf {
     path
 }
 
+/// `text` (a template) with the first `from` after the line that opens `resource` (its
+/// logical id) replaced by `to`: one property of one resource.
+pub fn set_in(text: &str, resource: &str, from: &str, to: &str) -> String {
+    let opening = format!("\n  {resource}:\n");
+    let start = text
+        .find(&opening)
+        .unwrap_or_else(|| panic!("no resource {resource}"));
+    let at = start
+        + text[start..]
+            .find(from)
+            .unwrap_or_else(|| panic!("no {from:?} in {resource}"));
+    format!("{}{to}{}", &text[..at], &text[at + from.len()..])
+}
+
 /// The template with every work queue's `VisibilityTimeout: 900` set to `secs`.
 pub fn template_with_visibility(secs: u32) -> PathBuf {
     edited_template(|text| {
@@ -148,8 +162,13 @@ impl PrivateStack {
     /// A staff member of a new team, signed in to this stack's front door.
     pub async fn staff(&self) -> ApiClient {
         let team = self.t.team().await;
-        let sub = format!("staff-{}", Uuid::new_v4());
-        self.t.member(&sub, "staff", team).await;
+        self.member("staff", team).await
+    }
+
+    /// A new user with `role` in `team`, signed in to this stack's front door.
+    pub async fn member(&self, role: &str, team: Uuid) -> ApiClient {
+        let sub = format!("{role}-{}", Uuid::new_v4());
+        self.t.member(&sub, role, team).await;
         ApiClient::new(
             &format!("http://{}", self.functions.front_door),
             &self.state.join("dev-jwt.key"),
@@ -183,6 +202,11 @@ impl PrivateStack {
             }
             bodies.extend(messages.into_iter().filter_map(|m| m.body));
         }
+    }
+
+    /// Where its functions' logs are (`<function>.log`, with Lambda's REPORT lines).
+    pub fn state_dir(&self) -> &Path {
+        &self.state
     }
 
     /// What a function wrote to its log file so far.

@@ -75,6 +75,8 @@ struct AppState {
     faults: AtomicU64,
     /// Calls per operation and statement shape, for benchmarks that show where calls go.
     tally: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Requests as the Data API bills them: one per 32 KB of request and response payload.
+    metered: AtomicU64,
 }
 
 /// A running server; it stops when this is dropped.
@@ -95,6 +97,7 @@ impl DataApiServer {
             pool: Pool::new(config.postgres.clone()),
             fault_rate: AtomicU64::new(config.fault_rate.to_bits()),
             requests: AtomicU64::new(0),
+            metered: AtomicU64::new(0),
             faults: AtomicU64::new(0),
             tally: std::sync::Mutex::default(),
             transactions: Arc::clone(&transactions),
@@ -119,6 +122,12 @@ impl DataApiServer {
 
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The calls so far as the Data API bills them: each counts once per 32 KB of request
+    /// plus response payload.
+    pub fn metered_requests(&self) -> u64 {
+        self.state.metered.load(Ordering::Relaxed)
     }
 
     /// How many operation calls (Execute, BatchExecute, Begin/Commit/Rollback) arrived.
@@ -177,7 +186,20 @@ fn router(state: Arc<AppState>) -> Router {
         ));
     }
     operations
+        .route_layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            meter,
+        ))
         .route("/_local/faults", post(set_faults))
+        .route(
+            "/_local/metering",
+            get(|State(state): State<Arc<AppState>>| async move {
+                axum::Json(serde_json::json!({
+                    "calls": state.requests.load(Ordering::Relaxed),
+                    "meteredRequests": state.metered.load(Ordering::Relaxed),
+                }))
+            }),
+        )
         .route("/_local/health", get(|| async { "ok" }))
         .fallback(|| async {
             ApiError::new(ErrorKind::BadRequest, "Unknown operation").into_response()
@@ -185,6 +207,22 @@ fn router(state: Arc<AppState>) -> Router {
         // The service takes requests up to 4 MiB (axum's default stops at 2 MB).
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES))
         .with_state(state)
+}
+
+/// Counts a call in the Data API's billing unit: 32 KB of request plus response payload.
+async fn meter(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let sent = axum::body::HttpBody::size_hint(request.body()).exact();
+    let response = next.run(request).await;
+    let answered = axum::body::HttpBody::size_hint(response.body()).exact();
+    let bytes = sent.unwrap_or(0) + answered.unwrap_or(0);
+    state
+        .metered
+        .fetch_add(bytes.div_ceil(32 * 1024).max(1), Ordering::Relaxed);
+    response
 }
 
 fn respond(result: Result<Value, ApiError>) -> Response {

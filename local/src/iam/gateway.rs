@@ -20,6 +20,8 @@ struct Upstream {
     /// moto's `host:port`.
     authority: String,
     principals: Arc<Principals>,
+    /// Calls passed on, by service (S3 by method, as it bills them), for benchmarks.
+    calls: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 /// A running gateway; it stops when [`Gateway::stop`] is called or it is dropped.
@@ -48,6 +50,7 @@ impl Gateway {
         let state = Arc::new(Upstream {
             authority,
             principals,
+            calls: std::sync::Mutex::default(),
         });
         let app = Router::new()
             .fallback(forward)
@@ -91,9 +94,13 @@ async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Res
         headers: &parts.headers,
         body: &body,
     };
+    if parts.method == axum::http::Method::GET && path == "/_local/calls" {
+        return axum::Json(upstream.calls()).into_response();
+    }
     if let Err(refusal) = authorize(&upstream.principals, None, call) {
         return *refusal;
     }
+    upstream.count(&parts.method, &parts.headers, query);
     let target = parts
         .uri
         .path_and_query()
@@ -116,6 +123,31 @@ async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Res
             )
                 .into_response()
         }
+    }
+}
+
+impl Upstream {
+    fn count(&self, method: &axum::http::Method, headers: &HeaderMap, query: &str) {
+        let authorization = headers.get("authorization").and_then(|v| v.to_str().ok());
+        let service = super::CredentialScope::from_request(authorization, query)
+            .map_or_else(|| "unsigned".to_owned(), |scope| scope.service);
+        let key = if service == "s3" {
+            format!("s3:{method}")
+        } else {
+            service
+        };
+        let mut calls = self
+            .calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *calls.entry(key).or_default() += 1;
+    }
+
+    fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.calls
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 }
 

@@ -5,6 +5,11 @@ use std::collections::HashSet;
 
 use serde_json::Value;
 
+/// The longest a prompt may take: ten minutes, which with the chain runner's margin fits
+/// in one invocation of the scheduled-executor (its `Timeout` is 900 s, Lambda's most), so
+/// every prompt can finish however long its chain, which carries on across invocations.
+pub const MAX_PROMPT_TIMEOUT_SECS: i32 = 600;
+
 use super::{Definition, FieldType, InputField, MAX_PROMPTS, Prompt};
 use crate::error::{AppError, ErrorCode};
 
@@ -121,9 +126,9 @@ fn validate_prompts(fields: &[InputField], prompts: &[Prompt]) -> Result<(), App
                 prompt.name
             )));
         }
-        if !(1..=900).contains(&prompt.timeout_seconds) {
+        if !(1..=MAX_PROMPT_TIMEOUT_SECS).contains(&prompt.timeout_seconds) {
             return Err(bad(format!(
-                "Prompt {number}'s timeout is 1 to 900 seconds, not {}",
+                "Prompt {number}'s timeout is 1 to {MAX_PROMPT_TIMEOUT_SECS} seconds, not {}",
                 prompt.timeout_seconds
             )));
         }
