@@ -40,6 +40,50 @@ pub struct Services<'a> {
     pub local: &'a [(String, String)],
 }
 
+/// The key the local mock of Brave Search accepts.
+pub const LOCAL_SEARCH_KEY: &str = "local-brave-key";
+
+/// The only variables a function gets besides the template's own, its endpoints and its
+/// credentials: `RUST_LOG` (`STUDIO_FUNCTION_LOG`), the cache knobs the test command
+/// shortens, and the web search provider's settings, which no template parameter holds
+/// yet: the caller's `WEB_SEARCH_*`, else the Brave mock started here.
+pub async fn local_settings() -> anyhow::Result<(
+    Vec<(String, String)>,
+    Option<crate::mock_search::MockSearch>,
+)> {
+    let mut local = vec![(
+        "RUST_LOG".to_owned(),
+        std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
+    )];
+    let passed = [
+        "SETTINGS_CACHE_SECS",
+        "MODELS_CACHE_SECS",
+        "WEB_SEARCH_PROVIDER",
+        "WEB_SEARCH_API_KEY",
+        "WEB_SEARCH_BASE_URL",
+    ];
+    for name in passed {
+        if let Ok(value) = std::env::var(name) {
+            local.push((name.to_owned(), value));
+        }
+    }
+    if std::env::var_os("WEB_SEARCH_PROVIDER").is_some() {
+        return Ok((local, None));
+    }
+    let mock = crate::mock_search::MockSearch::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        LOCAL_SEARCH_KEY,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("cannot start the mock search server: {e}"))?;
+    local.extend([
+        ("WEB_SEARCH_PROVIDER".to_owned(), "brave".to_owned()),
+        ("WEB_SEARCH_API_KEY".to_owned(), LOCAL_SEARCH_KEY.to_owned()),
+        ("WEB_SEARCH_BASE_URL".to_owned(), mock.base_url()),
+    ]);
+    Ok((local, Some(mock)))
+}
+
 /// Builds (if needed) and starts the deployment's functions.
 pub async fn start(
     root: &Path,

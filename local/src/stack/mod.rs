@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod functions;
 pub mod moto;
+mod options;
 pub mod postgres;
 pub mod process;
 pub mod python;
@@ -20,73 +21,11 @@ use std::sync::Arc;
 use crate::bedrock::BedrockServer;
 use crate::data_api::{DataApiServer, ServerConfig};
 use crate::iam::Principals;
+pub use options::{Options, template_parameters};
 use process::Service;
-
-/// The key the local mock of Brave Search accepts.
-pub const LOCAL_SEARCH_KEY: &str = "local-brave-key";
 
 /// The cluster ARN functions are configured with locally; the Data API server accepts any.
 pub const LOCAL_CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:studio-local";
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Where PostgreSQL's data, logs and `stack.env` live.
-    pub state_dir: PathBuf,
-    pub venv_dir: PathBuf,
-    pub pg_port: u16,
-    pub data_api_port: u16,
-    pub moto_port: u16,
-    pub database: String,
-    /// Use this PostgreSQL (with pgvector) instead of starting one.
-    pub database_url: Option<String>,
-    pub moto: bool,
-    pub seed: bool,
-    /// Run the functions (needs moto): api behind the front door, queue consumers.
-    pub functions: bool,
-    pub front_door_port: u16,
-    /// The local Bedrock runtime (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
-    pub bedrock_port: u16,
-    /// The checkout, where function binaries are built from.
-    pub root: PathBuf,
-    /// The SAM template the stack runs (`--template`, default `infra/template.yaml`).
-    pub template: PathBuf,
-    /// Template parameters, as `sam deploy --parameter-overrides` takes them (`--parameter`).
-    pub parameters: Vec<(String, String)>,
-}
-
-impl Options {
-    /// Defaults for a checkout at `root`, overridable through `STUDIO_*` variables.
-    pub fn for_checkout(root: &Path) -> Self {
-        let port = |name: &str, default: u16| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        };
-        let state_dir =
-            std::env::var_os("STUDIO_STATE_DIR").map_or_else(|| root.join(".local"), PathBuf::from);
-        Self {
-            venv_dir: std::env::var_os("STUDIO_VENV")
-                .map_or_else(|| root.join(".local/venv"), PathBuf::from),
-            state_dir,
-            pg_port: port("STUDIO_PG_PORT", 55432),
-            data_api_port: port("STUDIO_DATA_API_PORT", 4580),
-            moto_port: port("STUDIO_MOTO_PORT", 4566),
-            database: std::env::var("DATABASE_NAME").unwrap_or_else(|_| "studio".to_owned()),
-            database_url: std::env::var("STUDIO_DATABASE_URL")
-                .ok()
-                .filter(|u| !u.is_empty()),
-            moto: true,
-            seed: true,
-            functions: true,
-            front_door_port: port("STUDIO_FRONT_DOOR_PORT", 3000),
-            bedrock_port: port("STUDIO_BEDROCK_PORT", 4583),
-            root: root.to_owned(),
-            template: root.join("infra/template.yaml"),
-            parameters: Vec::new(),
-        }
-    }
-}
 
 /// The running stack. [`Stack::stop`] ends every process it started.
 #[derive(Debug)]
@@ -152,14 +91,6 @@ pub fn data_api_client(
 
 /// The stack's name in the template's eyes (`AWS::StackName`), a prefix of its resources.
 pub const STACK_NAME: &str = "studio";
-
-/// The template's parameters: the database this stack serves as `DatabaseName`, unless
-/// `--parameter` names another, then the user's overrides.
-pub(crate) fn template_parameters(options: &Options) -> Vec<(String, String)> {
-    let mut parameters = vec![("DatabaseName".to_owned(), options.database.clone())];
-    parameters.extend(options.parameters.iter().cloned());
-    parameters
-}
 
 /// The access key pair standing for a function's role, whose policies every call it makes
 /// is then held to.
@@ -307,43 +238,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
     env.push(("DATABASE_SECRET_ARN".to_owned(), secret_arn.clone()));
     env.extend(endpoints.iter().cloned());
 
-    // Provider settings the settings store does not hold yet, and the knobs the test
-    // command shortens: the only variables a function gets besides the template's own.
-    let mut local = vec![(
-        "RUST_LOG".to_owned(),
-        std::env::var("STUDIO_FUNCTION_LOG").unwrap_or_else(|_| "info".to_owned()),
-    )];
-    for knob in ["SETTINGS_CACHE_SECS", "MODELS_CACHE_SECS"] {
-        if let Ok(value) = std::env::var(knob) {
-            local.push((knob.to_owned(), value));
-        }
-    }
-    // Assistant tools search the web through the Brave mock unless a provider is set.
-    let mock_search = if std::env::var_os("WEB_SEARCH_PROVIDER").is_none() {
-        let mock = crate::mock_search::MockSearch::start(
-            SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            LOCAL_SEARCH_KEY,
-        )
-        .await
-        .context("cannot start the mock search server")?;
-        local.extend([
-            ("WEB_SEARCH_PROVIDER".to_owned(), "brave".to_owned()),
-            ("WEB_SEARCH_API_KEY".to_owned(), LOCAL_SEARCH_KEY.to_owned()),
-            ("WEB_SEARCH_BASE_URL".to_owned(), mock.base_url()),
-        ]);
-        Some(mock)
-    } else {
-        for name in [
-            "WEB_SEARCH_PROVIDER",
-            "WEB_SEARCH_API_KEY",
-            "WEB_SEARCH_BASE_URL",
-        ] {
-            if let Ok(value) = std::env::var(name) {
-                local.push((name.to_owned(), value));
-            }
-        }
-        None
-    };
+    let (local, mock_search) = functions::local_settings().await?;
     env.extend(
         local
             .iter()
