@@ -165,8 +165,6 @@ pub async fn start_binaries(
         .find(|(k, _)| k == "AWS_ENDPOINT_URL_SQS")
         .map(|(_, v)| v.as_str())
         .ok_or_else(|| anyhow::anyhow!("no SQS endpoint for the event source mappings"))?;
-    // Event source mappings poll with the service's own identity, not the function's.
-    let sqs = aws_sdk_sqs::Client::new(&super::local_sdk_config(sqs_endpoint));
     let tick = std::env::var("STUDIO_SCHEDULE_TICK_SECS")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -181,6 +179,9 @@ pub async fn start_binaries(
         .filter(|f| !f.api.is_empty() || !f.sqs.is_empty() || !f.schedules.is_empty())
     {
         let function = Arc::new(Function::new(config(spec, dir, state_dir, services)?));
+        // A mapping reads its queue with the function's execution role, as Lambda does.
+        let (key, secret) = (services.credentials)(spec)?;
+        let sqs = aws_sdk_sqs::Client::new(&super::sdk_config_as(sqs_endpoint, &key, &secret));
         function
             .warm(warm_instances(spec))
             .await

@@ -52,6 +52,11 @@ pub struct Stack {
 /// SDK configuration for a local endpoint: fixed region and credentials, no SDK retries
 /// (our layers decide what to retry).
 pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_config_as(endpoint, "local", "local")
+}
+
+/// [`local_sdk_config`] signing with another key pair (a role's, from IAM).
+pub fn sdk_config_as(endpoint: &str, access_key_id: &str, secret: &str) -> aws_config::SdkConfig {
     use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
     use aws_sdk_rdsdata::config::{Credentials, SharedCredentialsProvider};
     aws_config::SdkConfig::builder()
@@ -59,8 +64,8 @@ pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "local",
-            "local",
+            access_key_id,
+            secret,
             None,
             None,
             "studio-local",
