@@ -51,7 +51,7 @@ pub async fn handle(
         match embed_chunks(&deps.db, deps.embedder.as_ref(), &ids).await {
             Ok(report) => {
                 log(&report, readable.len());
-                end(deps, &ids, deadline).await;
+                end(deps, &report, &ids, deadline).await;
                 let mut rest = SqsEvent::default();
                 rest.records = unreadable;
                 return Ok(sqs::process_batch(rest, 4, |message| {
@@ -85,8 +85,13 @@ async fn begin(event: &SqsEvent, deps: &Deps, deadline: DateTime<Utc>) {
     }
 }
 
-/// The chunks are embedded: their items no longer depend on this invocation.
-async fn end(deps: &Deps, chunk_ids: &[Uuid], deadline: DateTime<Utc>) {
+/// The chunks are embedded: their items no longer depend on this invocation. Nothing to
+/// clear when every item they touched is complete (the usual case: one message per
+/// document), which saves a Data API call per batch.
+async fn end(deps: &Deps, report: &EmbedReport, chunk_ids: &[Uuid], deadline: DateTime<Utc>) {
+    if report.skipped == 0 && report.items_waiting.is_empty() {
+        return;
+    }
     if let Err(error) = attempt::end_embedding(&deps.db, chunk_ids, deadline).await {
         tracing::warn!(error = %error, "The attempt could not be cleared on the items");
     }
@@ -111,7 +116,7 @@ async fn embed_message(
     match embed_chunks(&deps.db, deps.embedder.as_ref(), &request.chunk_ids).await {
         Ok(report) => {
             log(&report, 1);
-            end(deps, &request.chunk_ids, deadline).await;
+            end(deps, &report, &request.chunk_ids, deadline).await;
             Ok(())
         }
         Err(error) => {

@@ -64,6 +64,8 @@ pub struct EmbedReport {
     /// Chunks that already had a vector for this model, or no longer exist.
     pub skipped: usize,
     pub items_completed: Vec<Uuid>,
+    /// Items whose chunks were written here but that wait for more (another message's).
+    pub items_waiting: Vec<Uuid>,
 }
 
 #[derive(Deserialize)]
@@ -159,12 +161,14 @@ pub async fn embed_chunks(
                         .bind("dimensions", embedder.dimensions() as i64),
                 )
                 .await?;
-            report.items_completed.extend(
-                updated
-                    .into_iter()
-                    .filter(|u| u.status == "completed")
-                    .map(|u| u.id),
-            );
+            for item in updated {
+                report.items_waiting.retain(|id| *id != item.id);
+                if item.status == "completed" {
+                    report.items_completed.push(item.id);
+                } else {
+                    report.items_waiting.push(item.id);
+                }
+            }
         }
         writing += started.elapsed();
         report.embedded += page.len();
