@@ -101,6 +101,9 @@ async fn proxy(
                 StatusCode::GATEWAY_TIMEOUT => {
                     gateway_error(StatusCode::GATEWAY_TIMEOUT, "Endpoint request timed out")
                 }
+                StatusCode::TOO_MANY_REQUESTS => {
+                    gateway_error(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests")
+                }
                 status => gateway_error(status, "Internal server error"),
             }
         }
