@@ -68,19 +68,5 @@ pub async fn start_gateway(moto: &Moto, principals: &Arc<Principals>) -> Gateway
 
 /// The SDK configured as a function is: region, the role's keys, an endpoint, no retries.
 pub fn role_config(endpoint: &str, access_key_id: &str, secret: &str) -> aws_config::SdkConfig {
-    use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
-    use aws_sdk_sqs::config::{Credentials, SharedCredentialsProvider};
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            access_key_id,
-            secret,
-            None,
-            None,
-            "test",
-        )))
-        .retry_config(RetryConfig::disabled())
-        .build()
+    studio_local::stack::sdk_config_as(endpoint, access_key_id, secret)
 }
