@@ -373,12 +373,8 @@ async fn main() {
         md.push_str(&format!(
             "| {} | {} | {} | {} / {} | {} / {} | {} / {} | {} / {} | {} / {} |\n",
             row["concurrency"],
-            if row["persistence"] == true {
-                "on"
-            } else {
-                "off"
-            },
-            if row["rag"] == true { "on" } else { "off" },
+            on_off(&row["persistence"]),
+            on_off(&row["rag"]),
             f(&row["ttfbMs"]["p50"]),
             f(&row["ttfbMs"]["p99"]),
             f(&row["ttfbOverheadMs"]["p50"]),
@@ -406,12 +402,8 @@ async fn main() {
         md.push_str(&format!(
             "| {} | {} | {} | {:.4} | {:.2} | {:.4} |\n",
             row["concurrency"],
-            if row["persistence"] == true {
-                "on"
-            } else {
-                "off"
-            },
-            if row["rag"] == true { "on" } else { "off" },
+            on_off(&row["persistence"]),
+            on_off(&row["rag"]),
             gb_seconds / turns,
             row["cost"]["requests"]["dataApi"].as_f64().unwrap_or(0.0) / turns,
             row["costPer1000TurnsUsd"].as_f64().unwrap_or(0.0),
@@ -426,4 +418,8 @@ async fn data_api_metered(http: &reqwest::Client) -> u64 {
     let url = format!("{}/_local/metering", env("AWS_ENDPOINT_URL_RDS_DATA"));
     let metering: Value = http.get(url).send().await.unwrap().json().await.unwrap();
     metering["meteredRequests"].as_u64().unwrap()
+}
+
+fn on_off(flag: &Value) -> &'static str {
+    if flag == true { "on" } else { "off" }
 }

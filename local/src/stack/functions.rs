@@ -106,11 +106,11 @@ pub async fn start(
 /// The sandbox configuration of a function of the template.
 fn config(
     spec: &FunctionSpec,
+    (key, secret): (String, String),
     dir: &Path,
     state_dir: &Path,
     services: &Services<'_>,
-) -> anyhow::Result<FunctionConfig> {
-    let (key, secret) = (services.credentials)(spec)?;
+) -> FunctionConfig {
     let mut env = vec![
         ("AWS_LAMBDA_FUNCTION_NAME".to_owned(), spec.name.clone()),
         ("AWS_ACCESS_KEY_ID".to_owned(), key),
@@ -124,7 +124,7 @@ fn config(
         .and_then(|n| n.parse().ok())
         .unwrap_or(LOCAL_MAX_INSTANCES);
     let reserved = spec.reserved_concurrency.map(|n| n as usize);
-    Ok(FunctionConfig {
+    FunctionConfig {
         name: spec.name.clone(),
         binary: dir.join(&spec.binary),
         env,
@@ -133,7 +133,7 @@ fn config(
         max_instances: reserved.unwrap_or(local_max.max(warm_instances(spec))),
         throttles: reserved.is_some(),
         log_dir: state_dir.to_owned(),
-    })
+    }
 }
 
 /// Instances started before the first request: several for a function that streams
@@ -178,10 +178,16 @@ pub async fn start_binaries(
         .iter()
         .filter(|f| !f.api.is_empty() || !f.sqs.is_empty() || !f.schedules.is_empty())
     {
-        let function = Arc::new(Function::new(config(spec, dir, state_dir, services)?));
-        // A mapping reads its queue with the function's execution role, as Lambda does.
         let (key, secret) = (services.credentials)(spec)?;
+        // A mapping reads its queue with the function's execution role, as Lambda does.
         let sqs = aws_sdk_sqs::Client::new(&super::sdk_config_as(sqs_endpoint, &key, &secret));
+        let function = Arc::new(Function::new(config(
+            spec,
+            (key, secret),
+            dir,
+            state_dir,
+            services,
+        )));
         function
             .warm(warm_instances(spec))
             .await
