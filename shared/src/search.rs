@@ -1,5 +1,9 @@
 //! Hybrid search over the caller's repositories: pgvector cosine distance (HNSW) and
 //! PostgreSQL full text (`ts_rank_cd`), fused by reciprocal rank fusion, in one statement.
+//! The keyword half matches a question asked in plain words: any of its significant words
+//! (stemmed, stop words dropped) may match, and chunks that hold more of them, closer
+//! together, rank higher. Requiring every word (`websearch_to_tsquery`) found nothing for
+//! most questions a person types.
 //! Equal fused scores (the first of one list and the first of the other both score
 //! 1/(k+1)) are settled by evidence, not by id: a hit found by both lists first, then one
 //! that matches the query's words (higher `ts_rank_cd`), then the nearer vector.
@@ -49,7 +53,9 @@ pub struct Hit {
 macro_rules! hybrid_sql {
     ($dims:literal) => {
         concat!(
-            "WITH vector_hits AS (
+            "WITH keyword_query AS (
+                SELECT replace(plainto_tsquery('english', :query_text)::text, ' & ', ' | ')::tsquery AS q
+            ), vector_hits AS (
                 SELECT c.id, row_number() OVER (ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")) AS rank,
                        (e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, "))::float8 AS distance
                 FROM embeddings e JOIN chunks c ON c.id = e.chunk_id
@@ -60,7 +66,7 @@ macro_rules! hybrid_sql {
             ), keyword_hits AS (
                 SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id) AS rank,
                        ts_rank_cd(c.tsv, q)::float8 AS relevance
-                FROM chunks c, websearch_to_tsquery('english', :query_text) AS q
+                FROM chunks c, keyword_query
                 WHERE :use_keyword AND c.tsv @@ q AND c.repository_id = ANY(:repositories::uuid[])
                 ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id
                 LIMIT :candidates
