@@ -1,7 +1,8 @@
-//! Token-aware chunking of extracted pages for embedding and search: `text-splitter`
-//! breaks at headings, paragraphs, lines, sentences and words (in that preference), with
-//! overlap; each chunk keeps its page range, its heading path, its token count and a
-//! SHA-256 content hash.
+//! Token-aware chunking of extracted pages for embedding and search: text is cut at
+//! headings, paragraphs, lines, sentences and words (in that preference), with overlap
+//! inside paragraphs; each chunk keeps its page range, its heading path, its token count
+//! and a SHA-256 content hash. The splitter ([`split`]) runs in time linear in the text,
+//! whatever the text: no input makes it scan a stretch of text more than a few times.
 //!
 //! Token counts are the conservative estimate of [`tokens`] (see there for why it is
 //! safe for the embedding model's limit, and why no tokenizer is shipped). Defaults:
@@ -12,14 +13,21 @@
 //! splitter prefers; a chunk may still span pages, and then says so with
 //! `page_start < page_end`.
 
+mod headings;
+#[cfg(test)]
+mod linear_tests;
+mod split;
 pub mod tokens;
+
+use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use text_splitter::{MarkdownSplitter, TextSplitter};
 
-use crate::extract::{Extracted, Page};
-pub use tokens::{ApproxTokens, MAX_CHUNK_TOKENS, MODEL_TOKEN_LIMIT, estimate_tokens};
+use crate::extract::{Deadline, Extracted, OutOfTime, Page};
+use headings::Headings;
+use split::Splitter;
+pub use tokens::{MAX_CHUNK_TOKENS, MODEL_TOKEN_LIMIT, estimate_tokens};
 
 /// How large chunks are, in estimated tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,7 +45,7 @@ impl Default for ChunkConfig {
     }
 }
 
-/// A chunk configuration that cannot work.
+/// A chunk configuration that cannot work, or a document that took too long.
 #[derive(Debug, thiserror::Error)]
 pub enum ChunkError {
     #[error(
@@ -48,6 +56,8 @@ pub enum ChunkError {
     TooSmall { max: usize },
     #[error("the overlap ({overlap} tokens) must be smaller than the chunk ({max} tokens)")]
     Overlap { overlap: usize, max: usize },
+    #[error(transparent)]
+    OutOfTime(#[from] OutOfTime),
 }
 
 /// Whether the text marks structure with Markdown headings the chunker should follow.
@@ -74,12 +84,21 @@ pub struct Chunk {
 
 /// Chunks an extracted document, following headings when its format has them.
 pub fn chunk_document(doc: &Extracted, config: &ChunkConfig) -> Result<Vec<Chunk>, ChunkError> {
+    chunk_document_by(doc, config, &Deadline::none())
+}
+
+/// [`chunk_document`], stopping with [`ChunkError::OutOfTime`] once `deadline` passes.
+pub fn chunk_document_by(
+    doc: &Extracted,
+    config: &ChunkConfig,
+    deadline: &Deadline,
+) -> Result<Vec<Chunk>, ChunkError> {
     let structure = if doc.kind.has_markdown_headings() {
         Structure::Markdown
     } else {
         Structure::Plain
     };
-    chunk_pages(&doc.pages, structure, config)
+    Ok(chunk_pages_by(&doc.pages, structure, config, deadline)?.0)
 }
 
 /// Chunks pages of text (from extraction or OCR).
@@ -88,28 +107,26 @@ pub fn chunk_pages(
     structure: Structure,
     config: &ChunkConfig,
 ) -> Result<Vec<Chunk>, ChunkError> {
-    let splitter_config = splitter_config(config)?;
-    let mut text = String::new();
-    let mut page_starts: Vec<(usize, u32)> = Vec::new();
-    for page in pages.iter().filter(|p| !p.text.trim().is_empty()) {
-        if !text.is_empty() {
-            text.push_str("\n\n");
-        }
-        page_starts.push((text.len(), page.number));
-        text.push_str(&page.text);
-    }
-    let pieces: Vec<(usize, &str)> = match structure {
-        Structure::Markdown => MarkdownSplitter::new(splitter_config)
-            .chunk_indices(&text)
-            .collect(),
-        Structure::Plain => TextSplitter::new(splitter_config)
-            .chunk_indices(&text)
-            .collect(),
-    };
+    Ok(chunk_pages_by(pages, structure, config, &Deadline::none())?.0)
+}
+
+/// [`chunk_pages`] within `deadline`; also returns the bytes the scans looked at.
+fn chunk_pages_by(
+    pages: &[Page],
+    structure: Structure,
+    config: &ChunkConfig,
+    deadline: &Deadline,
+) -> Result<(Vec<Chunk>, u64), ChunkError> {
+    check(config)?;
+    let (text, page_starts) = join(pages);
+    let mut work = 0;
     let headings = match structure {
-        Structure::Markdown => headings(&text),
-        Structure::Plain => Vec::new(),
+        Structure::Markdown => Headings::scan(&text, &mut work),
+        Structure::Plain => Headings::default(),
     };
+    let mut splitter = Splitter::new(&text, &headings, config.max_tokens, config.overlap_tokens);
+    let pieces = splitter.pieces(deadline)?;
+    work += splitter.work;
     let page_at = |offset: usize| {
         let index = page_starts.partition_point(|(start, _)| *start <= offset);
         page_starts
@@ -117,30 +134,29 @@ pub fn chunk_pages(
             .map_or(1, |(_, number)| *number)
     };
     let mut chunks = Vec::with_capacity(pieces.len());
-    for (offset, piece, tokens) in pieces
-        .into_iter()
-        .flat_map(|(offset, piece)| split_hard(offset, piece, config.max_tokens))
-    {
-        if piece.trim().is_empty() {
+    for piece in pieces {
+        let raw = &text[piece.start..piece.end];
+        let trimmed = raw.trim_start();
+        let offset = piece.start + (raw.len() - trimmed.len());
+        let piece = trimmed.trim_end();
+        if piece.is_empty() {
             continue;
         }
-        let path_at = path_offset(offset, piece, &headings);
+        work += piece.len() as u64;
         chunks.push(Chunk {
             index: u32::try_from(chunks.len()).unwrap_or(u32::MAX),
             text: piece.to_owned(),
             page_start: page_at(offset),
             page_end: page_at(offset + piece.len().saturating_sub(1)),
-            heading_path: heading_path(&headings, path_at),
-            token_count: u32::try_from(tokens).unwrap_or(u32::MAX),
+            heading_path: headings.path_at(path_offset(offset, piece, &headings)),
+            token_count: u32::try_from(estimate_tokens(piece)).unwrap_or(u32::MAX),
             content_hash: hex::encode(Sha256::digest(piece.as_bytes())),
         });
     }
-    Ok(chunks)
+    Ok((chunks, work))
 }
 
-fn splitter_config(
-    config: &ChunkConfig,
-) -> Result<text_splitter::ChunkConfig<ApproxTokens>, ChunkError> {
+fn check(config: &ChunkConfig) -> Result<(), ChunkError> {
     let (max, overlap) = (config.max_tokens, config.overlap_tokens);
     if max > MAX_CHUNK_TOKENS {
         return Err(ChunkError::TooLarge { max });
@@ -148,92 +164,42 @@ fn splitter_config(
     if max < 16 {
         return Err(ChunkError::TooSmall { max });
     }
-    text_splitter::ChunkConfig::new(max)
-        .with_sizer(ApproxTokens)
-        .with_overlap(overlap)
-        .map_err(|_| ChunkError::Overlap { overlap, max })
+    if overlap >= max {
+        return Err(ChunkError::Overlap { overlap, max });
+    }
+    Ok(())
 }
 
-/// A heading: where it starts, its level and its text.
-type Heading = (usize, usize, String);
-
-/// The document's headings, as a Markdown parser sees them (not `#` inside code).
-fn headings(text: &str) -> Vec<Heading> {
-    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
-    let mut found = Vec::new();
-    let mut current: Option<(usize, usize, String)> = None;
-    for (event, range) in Parser::new_ext(text, Options::empty()).into_offset_iter() {
-        match event {
-            Event::Start(Tag::Heading { level, .. }) => {
-                current = Some((range.start, level as usize, String::new()));
-            }
-            Event::Text(t) | Event::Code(t) => {
-                if let Some((_, _, heading)) = current.as_mut() {
-                    heading.push_str(&t);
-                }
-            }
-            Event::End(TagEnd::Heading(_)) => {
-                if let Some((start, level, heading)) = current.take() {
-                    let heading = heading.split_whitespace().collect::<Vec<_>>().join(" ");
-                    if !heading.is_empty() {
-                        found.push((start, level, heading));
-                    }
-                }
-            }
-            _ => {}
-        }
+/// The non-blank pages as one text, a blank line between pages, with where each starts.
+/// A document of one page is not copied.
+fn join(pages: &[Page]) -> (Cow<'_, str>, Vec<(usize, u32)>) {
+    let mut filled = pages.iter().filter(|p| !p.text.trim().is_empty());
+    match (filled.next(), filled.next()) {
+        (None, _) => return (Cow::Borrowed(""), Vec::new()),
+        (Some(only), None) => return (Cow::Borrowed(&only.text), vec![(0, only.number)]),
+        _ => {}
     }
-    found
+    let mut text = String::new();
+    let mut page_starts = Vec::new();
+    for page in pages.iter().filter(|p| !p.text.trim().is_empty()) {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        page_starts.push((text.len(), page.number));
+        text.push_str(&page.text);
+    }
+    (Cow::Owned(text), page_starts)
 }
 
 /// Where a chunk's heading path is read: its start, or a heading in its first third
 /// (so a chunk that opens with a little overlap from the previous section is filed under
 /// the section it is mostly about).
-fn path_offset(offset: usize, piece: &str, headings: &[Heading]) -> usize {
+fn path_offset(offset: usize, piece: &str, headings: &Headings) -> usize {
     let early = offset + piece.len() / 3;
-    let first_inside = headings.partition_point(|(start, _, _)| *start < offset);
-    match headings.get(first_inside) {
-        Some((start, _, _)) if *start <= early => *start,
+    match headings.first_from(offset) {
+        Some(heading) if heading.start <= early => heading.start,
         _ => offset,
     }
-}
-
-/// The headings in effect at `offset`, outermost first.
-fn heading_path(headings: &[Heading], offset: usize) -> Vec<String> {
-    let mut path: Vec<(usize, &str)> = Vec::new();
-    for (_, level, text) in headings.iter().take_while(|(start, _, _)| *start <= offset) {
-        while path.last().is_some_and(|(l, _)| *l >= *level) {
-            path.pop();
-        }
-        path.push((*level, text));
-    }
-    path.into_iter().map(|(_, text)| text.to_owned()).collect()
-}
-
-/// Cuts a piece that is still over the limit (one huge grapheme cluster, such as a
-/// letter with thousands of combining marks) at character boundaries.
-/// Returns each part with its offset and token estimate.
-fn split_hard(offset: usize, piece: &str, max_tokens: usize) -> Vec<(usize, &str, usize)> {
-    let tokens = estimate_tokens(piece);
-    if tokens <= max_tokens {
-        return vec![(offset, piece, tokens)];
-    }
-    let mut parts = Vec::new();
-    let mut start = 0;
-    let mut thirds = 0;
-    for (at, c) in piece.char_indices() {
-        let cost = if c.is_ascii() { 1 } else { 3 };
-        if thirds + cost > max_tokens * 3 && at > start {
-            let part = &piece[start..at];
-            parts.push((offset + start, part, estimate_tokens(part)));
-            start = at;
-            thirds = 0;
-        }
-        thirds += cost;
-    }
-    let part = &piece[start..];
-    parts.push((offset + start, part, estimate_tokens(part)));
-    parts
 }
 
 #[cfg(test)]

@@ -20,8 +20,6 @@
 //! 1.7 MB, o200k 3.6 MB) to every Lambda that chunks, plus `fancy-regex`, and tokenizing
 //! is one to two orders of magnitude slower than this count.
 
-use text_splitter::ChunkSizer;
-
 /// The input limit of the default embedding model (Amazon Titan Text Embeddings v2).
 pub const MODEL_TOKEN_LIMIT: usize = 8_192;
 
@@ -29,20 +27,24 @@ pub const MODEL_TOKEN_LIMIT: usize = 8_192;
 pub const MAX_CHUNK_TOKENS: usize = (MODEL_TOKEN_LIMIT - 2) / 4;
 const _: () = assert!(4 * MAX_CHUNK_TOKENS + 2 <= MODEL_TOKEN_LIMIT);
 
-/// Estimated tokens in `text`; never less than a quarter of its UTF-8 length.
-pub fn estimate_tokens(text: &str) -> usize {
-    // The splitter sizes many candidate chunks, so count eight bytes at a time: ASCII
-    // bytes have the top bit clear, lead bytes of other characters the top two set.
-    // Summing the per-byte flags by multiplication needs no POPCNT instruction.
+/// ASCII bytes and lead bytes of other characters in eight bytes: ASCII bytes have the
+/// top bit clear, lead bytes the top two set. Summing the per-byte flags by
+/// multiplication needs no POPCNT instruction.
+fn counts(word: u64) -> (usize, usize) {
     const TOP: u64 = 0x8080_8080_8080_8080;
     const ONES: u64 = 0x0101_0101_0101_0101;
     let sum = |flags: u64| ((flags >> 7).wrapping_mul(ONES) >> 56) as usize;
+    (sum(!word & TOP), sum(word & (word << 1) & TOP))
+}
+
+/// Estimated tokens in `text`; never less than a quarter of its UTF-8 length.
+pub fn estimate_tokens(text: &str) -> usize {
     let mut words = text.as_bytes().chunks_exact(8);
     let (mut ascii, mut non_ascii) = (0usize, 0usize);
     for word in &mut words {
-        let word = u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default());
-        ascii += sum(!word & TOP);
-        non_ascii += sum(word & (word << 1) & TOP);
+        let (a, n) = counts(u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default()));
+        ascii += a;
+        non_ascii += n;
     }
     for &byte in words.remainder() {
         ascii += usize::from(byte < 0x80);
@@ -51,14 +53,33 @@ pub fn estimate_tokens(text: &str) -> usize {
     ascii.div_ceil(3) + non_ascii
 }
 
-/// [`estimate_tokens`] as a `text-splitter` chunk sizer.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ApproxTokens;
-
-impl ChunkSizer for ApproxTokens {
-    fn size(&self, chunk: &str) -> usize {
-        estimate_tokens(chunk)
+/// The end of the longest prefix of `text[from..]` whose estimate is at most `max`, on a
+/// character boundary: one pass over the bytes it covers (eight at a time while the
+/// prefix surely fits).
+pub fn fit(text: &str, from: usize, max: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut ascii, mut non_ascii) = (0usize, 0usize);
+    let mut at = from;
+    // Eight bytes add at most eight to either count: take whole words while even that
+    // would still fit.
+    while at + 8 <= bytes.len() && (ascii + 8).div_ceil(3) + non_ascii + 8 <= max {
+        let word = u64::from_le_bytes(<[u8; 8]>::try_from(&bytes[at..at + 8]).unwrap_or_default());
+        let (a, n) = counts(word);
+        ascii += a;
+        non_ascii += n;
+        at += 8;
     }
+    while let Some(&byte) = bytes.get(at) {
+        let (a, n) = (ascii + usize::from(byte < 0x80), non_ascii + usize::from(byte >= 0xC0));
+        if a.div_ceil(3) + n > max {
+            // Only an ASCII byte or a lead byte adds to the estimate, so this is a
+            // character boundary.
+            break;
+        }
+        (ascii, non_ascii) = (a, n);
+        at += 1;
+    }
+    at
 }
 
 #[cfg(test)]
@@ -88,5 +109,29 @@ mod tests {
         let slow = mixed.chars().filter(char::is_ascii).count().div_ceil(3)
             + mixed.chars().filter(|c| !c.is_ascii()).count();
         assert_eq!(estimate_tokens(mixed), slow);
+    }
+
+    #[test]
+    fn fit_finds_the_longest_prefix_within_the_limit_on_a_character_boundary() {
+        let texts = [
+            "plain English words, as in most documents, and then some more of them.".repeat(9),
+            "数据库连接池配置说明".repeat(40),
+            "emoji 🎉🎉 and accents éèê, mixed 数据 with ASCII.".repeat(20),
+            "x".repeat(7),
+        ];
+        for text in &texts {
+            for from in [0, 1, 5] {
+                let from = (from..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap();
+                for max in [1, 2, 3, 10, 64, 10_000] {
+                    let end = fit(text, from, max);
+                    assert!(text.is_char_boundary(end));
+                    assert!(estimate_tokens(&text[from..end]) <= max);
+                    if let Some(next) = text[end..].chars().next() {
+                        let longer = end + next.len_utf8();
+                        assert!(estimate_tokens(&text[from..longer]) > max, "{text} {from} {max}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -44,6 +44,8 @@ pub enum ExtractError {
     NoText(&'static str),
     #[error("the {0} reader failed on this file")]
     ParserFailed(&'static str),
+    #[error(transparent)]
+    OutOfTime(#[from] super::limits::OutOfTime),
 }
 
 impl ExtractError {
@@ -63,7 +65,8 @@ impl ExtractError {
             | Self::TooManyPages { .. }
             | Self::TooMuchText { .. }
             | Self::TooManyCells { .. }
-            | Self::TooDeep { .. } => ErrorCode::TooLarge,
+            | Self::TooDeep { .. }
+            | Self::OutOfTime(_) => ErrorCode::TooLarge,
             Self::Unsupported(_) | Self::Unrecognised { .. } => ErrorCode::UnsupportedMedia,
             Self::Empty
             | Self::Encrypted(_)

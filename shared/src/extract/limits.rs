@@ -1,5 +1,7 @@
 //! Bounds on what one document may cost, and the page writer that enforces them.
 
+use std::time::{Duration, Instant};
+
 use super::{ExtractError, Page};
 
 /// What one document may cost to extract. Every breach is a typed [`ExtractError`].
@@ -22,6 +24,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Most cells a spreadsheet's used area may span.
     pub max_cells: u64,
+    /// When extraction must stop, whatever it has reached (checked as text is written).
+    pub deadline: Deadline,
 }
 
 impl Default for Limits {
@@ -35,8 +39,56 @@ impl Default for Limits {
             max_chars: 20_000_000,
             max_depth: 512,
             max_cells: 5_000_000,
+            deadline: Deadline::none(),
         }
     }
+}
+
+/// When one document's work must stop: a budget of time from when the work started. Every
+/// stage that loops over a document's text checks it, so a file no limit above catches
+/// still ends with a reason long before the function's own timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    at: Option<Instant>,
+    budget: Duration,
+}
+
+impl Deadline {
+    /// No deadline: the other limits alone bound the work.
+    pub fn none() -> Self {
+        Self {
+            at: None,
+            budget: Duration::MAX,
+        }
+    }
+
+    /// `budget` from now.
+    pub fn after(budget: Duration) -> Self {
+        Self {
+            at: Instant::now().checked_add(budget),
+            budget,
+        }
+    }
+
+    /// Whether the work may go on.
+    pub fn check(&self) -> Result<(), OutOfTime> {
+        match self.at {
+            Some(at) if Instant::now() >= at => Err(OutOfTime {
+                budget: self.budget,
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// A document that used up its work budget.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "reading the document took more than its budget of {} seconds, so it was stopped; split it into smaller files",
+    budget.as_secs_f64()
+)]
+pub struct OutOfTime {
+    pub budget: Duration,
 }
 
 /// Collects text page by page: removes NUL bytes, normalises line ends, and refuses to
@@ -48,6 +100,7 @@ pub(crate) struct PageWriter {
     chars: usize,
     max_pages: usize,
     max_chars: usize,
+    deadline: Deadline,
 }
 
 impl PageWriter {
@@ -58,11 +111,13 @@ impl PageWriter {
             chars: 0,
             max_pages: limits.max_pages,
             max_chars: limits.max_chars,
+            deadline: limits.deadline,
         }
     }
 
     /// Appends text to the current page.
     pub(crate) fn push_str(&mut self, text: &str) -> Result<(), ExtractError> {
+        self.deadline.check()?;
         self.chars += text.chars().count();
         if self.chars > self.max_chars {
             return Err(ExtractError::TooMuchText {
@@ -105,6 +160,7 @@ impl PageWriter {
 
     /// Closes the current page (even when blank) and starts the next one.
     pub(crate) fn end_page(&mut self) -> Result<(), ExtractError> {
+        self.deadline.check()?;
         if self.pages.len() + 1 > self.max_pages {
             return Err(ExtractError::TooManyPages {
                 pages: self.pages.len() + 1,

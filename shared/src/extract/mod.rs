@@ -40,7 +40,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde::{Deserialize, Serialize};
 
 pub use error::ExtractError;
-pub use limits::Limits;
+pub use limits::{Deadline, Limits, OutOfTime};
 pub use sniff::{DocumentKind, sniff};
 
 /// The text of one page (a PDF page, a slide, a sheet, a page of a Word document).

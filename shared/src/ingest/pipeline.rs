@@ -14,10 +14,10 @@ use uuid::Uuid;
 
 use super::attempt::{self, Attempt};
 use super::{ClaimedItem, NewChunk, Stored, claim, fail, store_chunks};
-use crate::chunk::{ChunkConfig, chunk_document};
+use crate::chunk::{ChunkConfig, chunk_document_by};
 use crate::data_api::DataApi;
 use crate::error::AppError;
-use crate::extract::{Extracted, Limits, Page, extract_document};
+use crate::extract::{Deadline, Extracted, Limits, Page, extract_document};
 use crate::fetch::{FetchPolicy, fetch};
 use crate::knowledge::ObjectKey;
 use crate::ocr::{OcrEngine, budget, jobs};
@@ -26,6 +26,14 @@ use crate::ports::{ObjectStore, Queue};
 /// Chunk ids per embedding message: 4,000 ids are ~160 KB, under SQS's 256 KB, so a
 /// document's embedding work is one message (the generator pages through it).
 pub const IDS_PER_MESSAGE: usize = 4000;
+
+/// Time one document may take to extract and chunk. The linear stages take well under a
+/// second for the largest file accepted; this stops whatever else could go wrong, long
+/// before the function's timeout, with a reason on the item.
+pub const WORK_BUDGET: Duration = Duration::from_secs(20);
+
+/// Time kept back from the invocation for storing chunks and queueing them.
+const STORE_MARGIN: Duration = Duration::from_secs(15);
 
 /// Why a document cannot be read, in words for the person who uploaded it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -39,12 +47,14 @@ pub trait TextExtractor: Send + Sync {
         bytes: &[u8],
         file_name: &str,
         content_type: Option<&str>,
+        deadline: &Deadline,
     ) -> Result<Extracted, Unreadable>;
 }
 
 /// Cuts an extracted document into chunks for embedding and citation.
 pub trait Chunker: Send + Sync {
-    fn chunk(&self, document: &Extracted) -> Result<Vec<NewChunk>, Unreadable>;
+    fn chunk(&self, document: &Extracted, deadline: &Deadline)
+    -> Result<Vec<NewChunk>, Unreadable>;
 }
 
 /// The extractor of [`crate::extract`]: type sniffed from the bytes, every limit enforced.
@@ -59,8 +69,13 @@ impl TextExtractor for DocumentExtractor {
         bytes: &[u8],
         file_name: &str,
         content_type: Option<&str>,
+        deadline: &Deadline,
     ) -> Result<Extracted, Unreadable> {
-        extract_document(bytes, file_name, content_type, &self.limits)
+        let limits = Limits {
+            deadline: *deadline,
+            ..self.limits.clone()
+        };
+        extract_document(bytes, file_name, content_type, &limits)
             .map_err(|e| Unreadable(sentence(&e.to_string())))
     }
 }
@@ -72,8 +87,12 @@ pub struct TokenChunker {
 }
 
 impl Chunker for TokenChunker {
-    fn chunk(&self, document: &Extracted) -> Result<Vec<NewChunk>, Unreadable> {
-        let chunks = chunk_document(document, &self.config)
+    fn chunk(
+        &self,
+        document: &Extracted,
+        deadline: &Deadline,
+    ) -> Result<Vec<NewChunk>, Unreadable> {
+        let chunks = chunk_document_by(document, &self.config, deadline)
             .map_err(|e| Unreadable(sentence(&e.to_string())))?;
         Ok(chunks
             .into_iter()
@@ -153,7 +172,7 @@ impl Pipeline<'_> {
         )
         .await?
         {
-            Some(item) => self.process_stored(item, key).await,
+            Some(item) => self.process_stored(item, key, attempt).await,
             None => Ok(Outcome::Gone),
         }
     }
@@ -163,6 +182,7 @@ impl Pipeline<'_> {
         &self,
         item: ClaimedItem,
         key: &ObjectKey,
+        attempt: &Attempt,
     ) -> Result<Outcome, AppError> {
         let bytes = match self.store.get(&item.source, self.max_bytes).await {
             Ok(bytes) => bytes,
@@ -177,6 +197,7 @@ impl Pipeline<'_> {
             key.file_name.clone(),
             item.content_type,
             Some(&item.source),
+            work_deadline(attempt),
         )
         .await
     }
@@ -189,7 +210,7 @@ impl Pipeline<'_> {
         };
         if item.source.starts_with("repositories/") {
             let key = ObjectKey::parse(&item.source)?;
-            return self.process_stored(item, &key).await;
+            return self.process_stored(item, &key, attempt).await;
         }
         let fetched = match fetch(&item.source, &self.fetch_policy).await {
             Ok(fetched) => fetched,
@@ -203,8 +224,15 @@ impl Pipeline<'_> {
         } else {
             format!("{}.html", item.name)
         };
-        self.process_bytes(item.id, fetched.bytes, name, fetched.content_type, None)
-            .await
+        self.process_bytes(
+            item.id,
+            fetched.bytes,
+            name,
+            fetched.content_type,
+            None,
+            work_deadline(attempt),
+        )
+        .await
     }
 
     async fn process_bytes(
@@ -214,17 +242,19 @@ impl Pipeline<'_> {
         file_name: String,
         content_type: Option<String>,
         stored_key: Option<&str>,
+        deadline: Deadline,
     ) -> Result<Outcome, AppError> {
         let (extractor, chunker) = (Arc::clone(&self.extractor), Arc::clone(&self.chunker));
         // Parsing is CPU-bound: it runs on the blocking pool, not on the async workers.
         let parsed = tokio::task::spawn_blocking(move || {
             let started = Instant::now();
-            let extracted = extractor.extract(&bytes, &file_name, content_type.as_deref())?;
+            let extracted =
+                extractor.extract(&bytes, &file_name, content_type.as_deref(), &deadline)?;
             let extracted_at = Instant::now();
             let chunks = if extracted.needs_ocr {
                 Vec::new()
             } else {
-                chunker.chunk(&extracted)?
+                chunker.chunk(&extracted, &deadline)?
             };
             tracing::info!(
                 item_id = %item,
@@ -251,7 +281,7 @@ impl Pipeline<'_> {
     pub async fn ingest_text(&self, item: Uuid, document: Extracted) -> Result<Outcome, AppError> {
         let chunker = Arc::clone(&self.chunker);
         let (document, chunked) = tokio::task::spawn_blocking(move || {
-            let chunks = chunker.chunk(&document);
+            let chunks = chunker.chunk(&document, &Deadline::after(WORK_BUDGET));
             (document, chunks)
         })
         .await
@@ -365,6 +395,16 @@ impl Pipeline<'_> {
         fail(self.db, item, reason).await?;
         Ok(Outcome::Failed(reason.to_owned()))
     }
+}
+
+/// The document's work budget in this attempt: [`WORK_BUDGET`], or less when the
+/// invocation has less time left than that and the store margin.
+fn work_deadline(attempt: &Attempt) -> Deadline {
+    let left = (attempt.deadline - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default()
+        .saturating_sub(STORE_MARGIN);
+    Deadline::after(WORK_BUDGET.min(left).max(Duration::from_secs(1)))
 }
 
 fn millis(duration: Duration) -> u64 {
