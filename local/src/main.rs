@@ -20,6 +20,7 @@ const USAGE: &str = "usage:
   studio schedules [--as EMAIL]
   studio schedule create <assistant> [--name N] (--daily HH:MM | --weekly MON,WED@HH:MM | --monthly 31@HH:MM
                          | --cron EXPR) [--tz ZONE] [--input key=value]...
+  studio chunk FILE [--json] [--max-tokens N] [--overlap N]   how a file is extracted and chunked (no stack)
   studio mock-providers [--port N]          mock OpenAI / Azure / Gemini servers (tests, benchmarks)
   studio mailbox [--state-dir DIR] [--show N]  the e-mails the stack's functions sent";
 
@@ -38,6 +39,7 @@ async fn main() -> anyhow::Result<()> {
         Some("token") => token(args.collect()),
         Some("mock-providers") => mock_providers(args.collect()).await,
         Some("mailbox") => mailbox(args.collect()),
+        Some("chunk") => studio_local::cli_chunk::run(args.collect()),
         Some(verb @ ("ingest" | "search" | "items" | "chat")) => people(verb, args.collect()).await,
         _ => anyhow::bail!("{USAGE}"),
     }

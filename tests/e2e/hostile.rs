@@ -215,3 +215,125 @@ async fn url_items_aimed_inside_the_network_are_refused_with_the_reason() {
         );
     }
 }
+
+/// Text that once kept a file-processor busy for minutes: one emoji repeated over 5 MB,
+/// with no space, line or sentence end for a splitter to cut at.
+fn five_megabytes_of_one_emoji() -> Vec<u8> {
+    "🎉".repeat(5 << 20 >> 2).into_bytes()
+}
+
+#[tokio::test]
+async fn a_pathological_upload_among_nine_normal_ones_holds_none_of_them_up() {
+    let (staff, repository) = staff_and_repository().await;
+    let deaths = sandbox_deaths();
+    let pathological = staff
+        .upload(&repository, "party.md", &five_megabytes_of_one_emoji())
+        .await;
+    let mut normal = Vec::new();
+    for n in 0..9 {
+        let text = format!(
+            "# Notice {n}\n\nThe harbour office {n} opens at {} o'clock on weekdays.\n",
+            7 + n
+        );
+        normal.push(
+            staff
+                .upload(&repository, &format!("notice-{n}.md"), text.as_bytes())
+                .await,
+        );
+    }
+    // Before, the emoji file alone kept the file-processor busy for more than ten minutes
+    // and the files behind it waited; a minute is a liveness bound, not a speed measure.
+    let limit = std::time::Duration::from_secs(60);
+    let done = staff.settle_within(&pathological, limit).await;
+    match done["status"].as_str() {
+        Some("completed") => assert!(done["chunkCount"].as_i64().unwrap() >= 2_000, "{done}"),
+        _ => assert!(
+            done["error"]
+                .as_str()
+                .is_some_and(|reason| !reason.is_empty()),
+            "{done}"
+        ),
+    }
+    for item in &normal {
+        let done = staff.settle_within(item, limit).await;
+        assert_eq!(done["status"], "completed", "{done}");
+    }
+    let (_, hits) = staff
+        .search(&repository, "when does harbour office 4 open")
+        .await;
+    assert!(
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["itemName"] == "notice-4.md"),
+        "{hits}"
+    );
+    assert_eq!(sandbox_deaths(), deaths, "a file-processor sandbox died");
+}
+
+/// Files a user sent together once, that were still unfinished after 90 seconds behind a
+/// slow one: each now ends, completed or failed with a reason, and a plain file after them
+/// completes.
+#[tokio::test]
+async fn awkward_files_sent_together_all_end_and_a_plain_file_after_them_completes() {
+    let (staff, repository) = staff_and_repository().await;
+    let deaths = sandbox_deaths();
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(
+        "Ferry timetable: boats leave every hour.\n"
+            .repeat(20_000)
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes),
+    );
+    let header: Vec<String> = (0..5_000).map(|c| format!("column{c}")).collect();
+    let row: Vec<String> = (0..5_000).map(|c| format!("{}", c * 7)).collect();
+    let wide_csv = format!(
+        "{}\n{}\n{}\n",
+        header.join(","),
+        row.join(","),
+        row.join(",")
+    );
+    let attributes = format!(
+        "<html><body><p title=\"{}\" data-x=\"{}\">The lighthouse is open on Sundays.</p></body></html>",
+        "a".repeat(3_000_000),
+        "é".repeat(1_000_000)
+    );
+    let files: Vec<(&str, Vec<u8>)> = vec![
+        ("timetable.txt", utf16),
+        ("wide.csv", wide_csv.into_bytes()),
+        ("attributes.html", attributes.into_bytes()),
+        ("punctuation.txt", ".!?".repeat(1_500_000).into_bytes()),
+        (
+            "marks.txt",
+            format!("Z{}", "\u{0301}".repeat(1_000_000)).into_bytes(),
+        ),
+    ];
+    let mut items = Vec::new();
+    for (name, bytes) in &files {
+        items.push((*name, staff.upload(&repository, name, bytes).await));
+    }
+    let plain = staff
+        .upload(
+            &repository,
+            "plain.txt",
+            b"The harbour master retires in June.",
+        )
+        .await;
+    let limit = std::time::Duration::from_secs(60);
+    for (name, item) in &items {
+        let done = staff.settle_within(item, limit).await;
+        let failed_with_reason = done["status"] == "failed"
+            && done["error"]
+                .as_str()
+                .is_some_and(|reason| !reason.is_empty());
+        assert!(
+            done["status"] == "completed" || failed_with_reason,
+            "{name}: {done}"
+        );
+    }
+    assert_eq!(
+        staff.settle_within(&plain, limit).await["status"],
+        "completed"
+    );
+    assert_eq!(sandbox_deaths(), deaths, "a file-processor sandbox died");
+}

@@ -74,6 +74,10 @@ impl Headings {
         Self { list }
     }
 
+    pub fn iter(&self) -> impl Iterator<Item = &Heading> {
+        self.list.iter()
+    }
+
     /// The headings in effect at `offset`, outermost first.
     pub fn path_at(&self, offset: usize) -> Vec<String> {
         let mut path = Vec::new();
@@ -91,7 +95,8 @@ impl Headings {
 
     /// The first heading starting at or after `offset`, if any.
     pub fn first_from(&self, offset: usize) -> Option<&Heading> {
-        self.list.get(self.list.partition_point(|h| h.start < offset))
+        self.list
+            .get(self.list.partition_point(|h| h.start < offset))
     }
 
     /// The headings whose lines start in `range`.

@@ -39,25 +39,55 @@ const FAMILIES: &[(&str, Family)] = &[
         repeat(rng, out, size, &["a", "b", "Z", "0", "_", "é"]);
     }),
     ("one huge line of words", |rng, out, size| {
-        repeat(rng, out, size, &["lorem ", "ipsum ", "dolor ", "sit ", "amet "]);
+        repeat(
+            rng,
+            out,
+            size,
+            &["lorem ", "ipsum ", "dolor ", "sit ", "amet "],
+        );
     }),
     ("only punctuation", |rng, out, size| {
-        repeat(rng, out, size, &[".", "!", "?", ",", ";", "…", "\"", ")", "-"]);
+        repeat(
+            rng,
+            out,
+            size,
+            &[".", "!", "?", ",", ";", "…", "\"", ")", "-"],
+        );
     }),
     ("sentence ends everywhere", |rng, out, size| {
-        repeat(rng, out, size, &[". ", "! ", "? ", ".\" ", "a. ", "。", "！"]);
+        repeat(
+            rng,
+            out,
+            size,
+            &[". ", "! ", "? ", ".\" ", "a. ", "。", "！"],
+        );
     }),
     ("mixed scripts", |rng, out, size| {
         repeat(
             rng,
             out,
             size,
-            &["数据库", "مرحبا", "привет", "नमस्ते", "שלום", "abc", "ελληνικά", " ", "한국어"],
+            &[
+                "数据库",
+                "مرحبا",
+                "привет",
+                "नमस्ते",
+                "שלום",
+                "abc",
+                "ελληνικά",
+                " ",
+                "한국어",
+            ],
         );
     }),
     ("combining marks", |rng, out, size| {
         out.push('Z');
-        repeat(rng, out, size, &["\u{0301}", "\u{0336}", "\u{20DD}", "\u{0489}"]);
+        repeat(
+            rng,
+            out,
+            size,
+            &["\u{0301}", "\u{0336}", "\u{20DD}", "\u{0489}"],
+        );
     }),
     ("emoji sequences", |rng, out, size| {
         repeat(
@@ -72,7 +102,9 @@ const FAMILIES: &[(&str, Family)] = &[
             rng,
             out,
             size,
-            &["\u{202E}", "\u{202B}", "שלום", "عربي", "\u{200F}", "\u{2067}", " ", "\u{202C}"],
+            &[
+                "\u{202E}", "\u{202B}", "שלום", "عربي", "\u{200F}", "\u{2067}", " ", "\u{202C}",
+            ],
         );
     }),
     ("control characters", |rng, out, size| {
@@ -80,18 +112,33 @@ const FAMILIES: &[(&str, Family)] = &[
             rng,
             out,
             size,
-            &["\u{1}", "\u{7}", "\u{1B}", "\u{7F}", "\r", "\u{B}", "\u{C}", "x", "\u{85}"],
+            &[
+                "\u{1}", "\u{7}", "\u{1B}", "\u{7F}", "\r", "\u{B}", "\u{C}", "x", "\u{85}",
+            ],
         );
     }),
     ("newlines and blank lines", |rng, out, size| {
-        repeat(rng, out, size, &["\n", "\n\n", " \n", "\r\n", "a\n", "\t\n"]);
+        repeat(
+            rng,
+            out,
+            size,
+            &["\n", "\n\n", " \n", "\r\n", "a\n", "\t\n"],
+        );
     }),
     ("headings and fences", |rng, out, size| {
         repeat(
             rng,
             out,
             size,
-            &["# a\n", "######\n", "```\n", "~~~~\n", "x\n===\n", "##b\n", "- \n---\n"],
+            &[
+                "# a\n",
+                "######\n",
+                "```\n",
+                "~~~~\n",
+                "x\n===\n",
+                "##b\n",
+                "- \n---\n",
+            ],
         );
     }),
     ("everything at once", |rng, out, size| {
@@ -164,7 +211,11 @@ fn pathological_text_loses_nothing_and_invents_nothing() {
                 let joined: String = chunks.iter().map(|c| c.text.as_str()).collect();
                 assert_eq!(strip(&joined), strip(&text), "{name}, seed {seed}");
                 for chunk in &chunks {
-                    assert!(estimate_tokens(&chunk.text) <= 64, "{name}: {:?}", chunk.text);
+                    assert!(
+                        estimate_tokens(&chunk.text) <= 64,
+                        "{name}: {:?}",
+                        chunk.text
+                    );
                 }
             }
             let overlapping = ChunkConfig {
@@ -186,7 +237,10 @@ fn a_five_megabyte_line_of_one_emoji_chunks_in_a_few_passes() {
     let (chunks, work) = chunked(&text, Structure::Markdown, &ChunkConfig::default());
     assert_eq!(chunks.len(), text.len().div_ceil(512 * 4));
     assert!(work <= 6 * text.len() as u64, "{work}");
-    assert_eq!(chunks.iter().map(|c| c.text.len()).sum::<usize>(), text.len());
+    assert_eq!(
+        chunks.iter().map(|c| c.text.len()).sum::<usize>(),
+        text.len()
+    );
 }
 
 #[test]
@@ -199,5 +253,8 @@ fn a_passed_deadline_stops_chunking_with_a_reason() {
     let error =
         chunk_pages_by(&pages, Structure::Plain, &ChunkConfig::default(), &spent).unwrap_err();
     assert!(matches!(error, ChunkError::OutOfTime(_)));
-    assert!(error.to_string().contains("split it into smaller files"), "{error}");
+    assert!(
+        error.to_string().contains("split it into smaller files"),
+        "{error}"
+    );
 }

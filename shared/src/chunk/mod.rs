@@ -82,6 +82,31 @@ pub struct Chunk {
     pub content_hash: String,
 }
 
+/// A heading of a document, for showing its structure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutlineEntry {
+    pub level: u8,
+    pub title: String,
+    pub page: u32,
+}
+
+/// The headings the chunker follows in `doc`, in order (none for formats without them).
+pub fn outline(doc: &Extracted) -> Vec<OutlineEntry> {
+    if !doc.kind.has_markdown_headings() {
+        return Vec::new();
+    }
+    let mut entries = Vec::new();
+    for page in &doc.pages {
+        let headings = Headings::scan(&page.text, &mut 0);
+        entries.extend(headings.iter().map(|h| OutlineEntry {
+            level: h.level,
+            title: h.text.clone(),
+            page: page.number,
+        }));
+    }
+    entries
+}
+
 /// Chunks an extracted document, following headings when its format has them.
 pub fn chunk_document(doc: &Extracted, config: &ChunkConfig) -> Result<Vec<Chunk>, ChunkError> {
     chunk_document_by(doc, config, &Deadline::none())

@@ -76,10 +76,7 @@ impl<'a> Splitter<'a> {
 
     /// Every piece, in order; stops with [`OutOfTime`](crate::extract::OutOfTime) when
     /// the deadline passes.
-    pub fn pieces(
-        &mut self,
-        deadline: &Deadline,
-    ) -> Result<Vec<Piece>, crate::extract::OutOfTime> {
+    pub fn pieces(&mut self, deadline: &Deadline) -> Result<Vec<Piece>, crate::extract::OutOfTime> {
         let len = self.text.len();
         let mut pieces = Vec::new();
         let mut segment = self.skip_space(0);
@@ -211,7 +208,10 @@ impl<'a> Splitter<'a> {
         let mut at = segment;
         while at > from {
             let byte = bytes[at - 1];
-            let (a, o) = (ascii + usize::from(byte < 0x80), other + usize::from(byte >= 0xC0));
+            let (a, o) = (
+                ascii + usize::from(byte < 0x80),
+                other + usize::from(byte >= 0xC0),
+            );
             if a.div_ceil(3) + o > self.overlap {
                 break;
             }

@@ -42,7 +42,9 @@ pub fn estimate_tokens(text: &str) -> usize {
     let mut words = text.as_bytes().chunks_exact(8);
     let (mut ascii, mut non_ascii) = (0usize, 0usize);
     for word in &mut words {
-        let (a, n) = counts(u64::from_le_bytes(<[u8; 8]>::try_from(word).unwrap_or_default()));
+        let (a, n) = counts(u64::from_le_bytes(
+            <[u8; 8]>::try_from(word).unwrap_or_default(),
+        ));
         ascii += a;
         non_ascii += n;
     }
@@ -70,7 +72,10 @@ pub fn fit(text: &str, from: usize, max: usize) -> usize {
         at += 8;
     }
     while let Some(&byte) = bytes.get(at) {
-        let (a, n) = (ascii + usize::from(byte < 0x80), non_ascii + usize::from(byte >= 0xC0));
+        let (a, n) = (
+            ascii + usize::from(byte < 0x80),
+            non_ascii + usize::from(byte >= 0xC0),
+        );
         if a.div_ceil(3) + n > max {
             // Only an ASCII byte or a lead byte adds to the estimate, so this is a
             // character boundary.
@@ -121,14 +126,19 @@ mod tests {
         ];
         for text in &texts {
             for from in [0, 1, 5] {
-                let from = (from..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap();
+                let from = (from..=text.len())
+                    .find(|i| text.is_char_boundary(*i))
+                    .unwrap();
                 for max in [1, 2, 3, 10, 64, 10_000] {
                     let end = fit(text, from, max);
                     assert!(text.is_char_boundary(end));
                     assert!(estimate_tokens(&text[from..end]) <= max);
                     if let Some(next) = text[end..].chars().next() {
                         let longer = end + next.len_utf8();
-                        assert!(estimate_tokens(&text[from..longer]) > max, "{text} {from} {max}");
+                        assert!(
+                            estimate_tokens(&text[from..longer]) > max,
+                            "{text} {from} {max}"
+                        );
                     }
                 }
             }
