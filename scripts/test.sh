@@ -7,12 +7,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# The local Textract server runs tesseract on pages pdftoppm renders; Debian packages them (we run as root here).
-if ! command -v tesseract >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
-  apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr poppler-utils >/dev/null
-fi
-
 cargo build --workspace --all-targets --locked
 target=${CARGO_TARGET_DIR:-target}
 

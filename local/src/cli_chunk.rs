@@ -14,6 +14,7 @@ use shared::ingest::pipeline::WORK_BUDGET;
 /// Characters of each chunk shown in the table.
 const PREVIEW_CHARS: usize = 72;
 
+#[allow(clippy::print_stdout)]
 pub fn run(args: Vec<String>) -> anyhow::Result<()> {
     let mut json_output = false;
     let mut config = ChunkConfig::default();

@@ -9,6 +9,7 @@ pub mod postgres;
 pub mod process;
 pub mod python;
 pub mod seed;
+mod system_tools;
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -135,6 +136,9 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         .with_context(|| format!("cannot create {}", options.state_dir.display()))?;
     let lock = lock_state_dir(&options.state_dir)?;
     let venv = python::ensure(&options.venv_dir).await?;
+    if options.moto {
+        system_tools::ensure_ocr_tools().await?;
+    }
 
     let (postgres_config, admin_url) = match &options.database_url {
         Some(url) => (
