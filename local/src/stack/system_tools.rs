@@ -60,7 +60,10 @@ pub async fn ensure_ocr_tools() -> anyhow::Result<()> {
 }
 
 fn missing(tools: &'static [Tool]) -> Vec<&'static Tool> {
-    tools.iter().filter(|t| which(t.program).is_none()).collect()
+    tools
+        .iter()
+        .filter(|t| which(t.program).is_none())
+        .collect()
 }
 
 /// The program's path on the PATH, if it is there and executable.

@@ -1,7 +1,7 @@
 //! Token-aware chunking of extracted pages for embedding and search: text is cut at
 //! headings, paragraphs, lines, sentences and words (in that preference), with overlap
 //! inside paragraphs; each chunk keeps its page range, its heading path, its token count
-//! and a SHA-256 content hash. The splitter ([`split`]) runs in time linear in the text,
+//! and a SHA-256 content hash (when stored). The splitter ([`split`]) runs in time linear in the text,
 //! whatever the text: no input makes it scan a stretch of text more than a few times.
 //!
 //! Token counts are the conservative estimate of [`tokens`] (see there for why it is
@@ -78,8 +78,14 @@ pub struct Chunk {
     /// Headings the chunk sits under, outermost first (e.g. `["Guide", "Install"]`).
     pub heading_path: Vec<String>,
     pub token_count: u32,
-    /// SHA-256 of `text`, lower-case hex: the same text always hashes the same.
-    pub content_hash: String,
+}
+
+impl Chunk {
+    /// SHA-256 of the text, lower-case hex: the same text always hashes the same. Computed
+    /// when the chunk is stored, not by the splitter, whose callers may not need it.
+    pub fn content_hash(&self) -> String {
+        hex::encode(Sha256::digest(self.text.as_bytes()))
+    }
 }
 
 /// A heading of a document, for showing its structure.
@@ -175,7 +181,6 @@ fn chunk_pages_by(
             page_end: page_at(offset + piece.len().saturating_sub(1)),
             heading_path: headings.path_at(path_offset(offset, piece, &headings)),
             token_count: u32::try_from(estimate_tokens(piece)).unwrap_or(u32::MAX),
-            content_hash: hex::encode(Sha256::digest(piece.as_bytes())),
         });
     }
     Ok((chunks, work))
@@ -362,7 +367,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            hello[0].content_hash,
+            hello[0].content_hash(),
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
         assert_eq!(

@@ -39,6 +39,9 @@ fn counts(word: u64) -> (usize, usize) {
 
 /// Estimated tokens in `text`; never less than a quarter of its UTF-8 length.
 pub fn estimate_tokens(text: &str) -> usize {
+    if text.is_ascii() {
+        return text.len().div_ceil(3);
+    }
     let mut words = text.as_bytes().chunks_exact(8);
     let (mut ascii, mut non_ascii) = (0usize, 0usize);
     for word in &mut words {
@@ -60,6 +63,13 @@ pub fn estimate_tokens(text: &str) -> usize {
 /// prefix surely fits).
 pub fn fit(text: &str, from: usize, max: usize) -> usize {
     let bytes = text.as_bytes();
+    // Most text is ASCII: `3 * max` ASCII bytes are exactly `max` tokens, and one more
+    // byte of any kind would pass the limit.
+    if let Some(window) = bytes.get(from..from + 3 * max)
+        && window.is_ascii()
+    {
+        return from + 3 * max;
+    }
     let (mut ascii, mut non_ascii) = (0usize, 0usize);
     let mut at = from;
     // Eight bytes add at most eight to either count: take whole words while even that

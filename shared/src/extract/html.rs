@@ -26,7 +26,7 @@ pub(crate) fn extract(bytes: &[u8], limits: &Limits) -> Result<Extracted, Extrac
     let sink = Sink(RefCell::new(State::new(limits.max_depth)));
     let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
     let queue = BufferQueue::default();
-    let mut rest = text.as_str();
+    let mut rest: &str = &text;
     while !rest.is_empty() {
         let mut end = rest.len().min(FEED_CHUNK);
         while !rest.is_char_boundary(end) {

@@ -237,6 +237,13 @@ fn looks_like_text(sample: &[u8]) -> bool {
     if sample.starts_with(&[0xFF, 0xFE]) || sample.starts_with(&[0xFE, 0xFF]) {
         return true;
     }
+    // Most text has no NUL and no control character but whitespace and ESC: one pass the
+    // compiler vectorises settles it.
+    let plain =
+        |b: u8| (b >= 0x20 && b != 0x7F) || matches!(b, b'\t' | b'\n' | b'\r' | 0x0C | 0x1B);
+    if !sample.is_empty() && sample.iter().fold(true, |all, &b| all & plain(b)) {
+        return true;
+    }
     let mut controls = 0usize;
     let mut nul_even = 0usize;
     let mut nul_odd = 0usize;

@@ -1,6 +1,8 @@
 //! Plain text and Markdown in any encoding: BOMs honoured, UTF-8 (lossy when a few bytes
 //! are invalid) preferred, legacy encodings guessed with `chardetng`.
 
+use std::borrow::Cow;
+
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
 use super::limits::PageWriter;
@@ -14,13 +16,13 @@ pub(crate) fn extract_text(bytes: &[u8], limits: &Limits) -> Result<Extracted, E
     refuse_oversized(bytes, limits)?;
     let text = decode(bytes, None);
     let mut writer = PageWriter::new(limits);
-    let mut pages = text.split('\x0C').peekable();
-    while let Some(page) = pages.next() {
-        writer.push_block(page)?;
-        if pages.peek().is_some() {
-            writer.end_page()?;
-        }
+    let mut start = 0;
+    for feed in memchr::memchr_iter(b'\x0C', text.as_bytes()) {
+        writer.push_block(&text[start..feed])?;
+        writer.end_page()?;
+        start = feed + 1;
     }
+    writer.push_block(&text[start..])?;
     Ok(Extracted {
         kind: DocumentKind::Text,
         pages: writer.finish()?,
@@ -63,21 +65,18 @@ pub(crate) fn refuse_oversized(bytes: &[u8], limits: &Limits) -> Result<(), Extr
 /// (an HTML `<meta charset>`), then UTF-16 recognised by its NUL pattern, then UTF-8
 /// when the bytes are UTF-8 but for a few bad ones (those become U+FFFD), then the
 /// encoding `chardetng` finds most likely.
-pub(crate) fn decode(bytes: &[u8], declared: Option<&'static Encoding>) -> String {
+pub(crate) fn decode<'a>(bytes: &'a [u8], declared: Option<&'static Encoding>) -> Cow<'a, str> {
     if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
-        return encoding
-            .decode_without_bom_handling(&bytes[bom..])
-            .0
-            .into_owned();
+        return encoding.decode_without_bom_handling(&bytes[bom..]).0;
     }
     if let Some(encoding) = declared.filter(|e| *e != UTF_8) {
-        return encoding.decode_without_bom_handling(bytes).0.into_owned();
+        return encoding.decode_without_bom_handling(bytes).0;
     }
     if let Some(encoding) = utf16_without_bom(bytes) {
-        return encoding.decode_without_bom_handling(bytes).0.into_owned();
+        return encoding.decode_without_bom_handling(bytes).0;
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return text.to_owned();
+        return Cow::Borrowed(text);
     }
     let (mut invalid, mut multibyte) = (0usize, 0usize);
     for chunk in bytes.utf8_chunks() {
@@ -88,13 +87,13 @@ pub(crate) fn decode(bytes: &[u8], declared: Option<&'static Encoding>) -> Strin
         }
     }
     if invalid == 0 || multibyte >= invalid {
-        return String::from_utf8_lossy(bytes).into_owned();
+        return String::from_utf8_lossy(bytes);
     }
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     let sample = &bytes[..bytes.len().min(DETECTION_SAMPLE)];
     detector.feed(sample, sample.len() == bytes.len());
     let encoding = detector.guess(None, chardetng::Utf8Detection::Allow);
-    encoding.decode_without_bom_handling(bytes).0.into_owned()
+    encoding.decode_without_bom_handling(bytes).0
 }
 
 /// UTF-16 text of mostly Latin script has a NUL in every other byte.

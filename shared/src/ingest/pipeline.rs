@@ -97,12 +97,12 @@ impl Chunker for TokenChunker {
         Ok(chunks
             .into_iter()
             .map(|c| NewChunk {
+                content_hash: c.content_hash(),
                 content: c.text,
                 page_start: i32::try_from(c.page_start).ok(),
                 page_end: i32::try_from(c.page_end).ok(),
                 heading_path: c.heading_path,
                 token_count: i32::try_from(c.token_count).unwrap_or(i32::MAX),
-                content_hash: c.content_hash,
             })
             .collect())
     }
