@@ -19,7 +19,7 @@ chmod 755 "$state"
 port=55499
 data_api_port=4599
 "$target/release/studio" up --state-dir "$state" --pg-port "$port" --data-api-port "$data_api_port" \
-  --no-moto --no-seed --ready-file "$state/ready" >"$state/stack.log" 2>&1 &
+  --embeddings-port 4588 --no-moto --no-seed --ready-file "$state/ready" >"$state/stack.log" 2>&1 &
 stack=$!
 trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$state"' EXIT
 for _ in $(seq 1 1500); do

@@ -21,7 +21,8 @@ chmod 755 "$work"
 STUDIO_CHAT_STREAM_INSTANCES=50 STUDIO_FUNCTION_LOG=warn "$target/$profile/studio" up --state-dir "$work/state" \
   --pg-port "${BENCH_PG_PORT:-55497}" --data-api-port "${BENCH_DATA_API_PORT:-4596}" \
   --moto-port "${BENCH_MOTO_PORT:-4595}" --front-door-port "${BENCH_FRONT_DOOR_PORT:-3096}" \
-  --bedrock-port "${BENCH_BEDROCK_PORT:-4594}" --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
+  --bedrock-port "${BENCH_BEDROCK_PORT:-4594}" --embeddings-port "${BENCH_EMBEDDINGS_PORT:-4592}" \
+  --parameter EmbeddingProvider=offline --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
 stack=$!
 trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 1 1500); do

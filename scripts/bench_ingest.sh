@@ -18,6 +18,9 @@ chmod 755 "$work"
 "$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55498}" \
   --data-api-port "${BENCH_DATA_API_PORT:-4598}" --moto-port "${BENCH_MOTO_PORT:-4597}" \
   --front-door-port "${BENCH_FRONT_DOOR_PORT:-3097}" --bedrock-port "${BENCH_BEDROCK_PORT:-4596}" --no-seed \
+  --embeddings-port "${BENCH_EMBEDDINGS_PORT:-4593}" \
+  `# The pipeline's own cost: on AWS the model runs in Bedrock, not on this machine's CPUs.` \
+  --parameter EmbeddingProvider=offline \
   --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
 stack=$!
 trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT

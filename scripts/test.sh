@@ -17,6 +17,9 @@ STUDIO_SCHEDULE_TICK_SECS=${STUDIO_SCHEDULE_TICK_SECS:-5} SETTINGS_CACHE_SECS=${
   "$target/debug/studio" up --state-dir "$state" --pg-port "$pg_port" \
   --data-api-port "${STUDIO_TEST_DATA_API_PORT:-4581}" --moto-port "${STUDIO_TEST_MOTO_PORT:-4567}" \
   --front-door-port "${STUDIO_TEST_FRONT_DOOR_PORT:-3001}" --bedrock-port "${STUDIO_TEST_BEDROCK_PORT:-4582}" \
+  --embeddings-port "${STUDIO_TEST_EMBEDDINGS_PORT:-4586}" \
+  `# Word hashing: the suites need no model; tests/e2e/semantic_search.rs runs the local one.` \
+  --parameter EmbeddingProvider=offline \
   --ready-file "$state/ready" >"$state/stack.log" 2>&1 &
 stack=$!
 # The mock LLM providers (OpenAI / Azure / Gemini wire formats) the chat tests script.

@@ -9,6 +9,7 @@ pub mod cli_assistants;
 pub mod cli_chunk;
 pub mod cli_ingest;
 pub mod data_api;
+pub mod embeddings;
 pub mod front_door;
 pub mod iam;
 pub mod lambda;

@@ -7,7 +7,7 @@ use studio_local::stack::{self, Options};
 
 const USAGE: &str = "usage:
   studio up [--state-dir DIR] [--pg-port N] [--data-api-port N] [--moto-port N] [--front-door-port N]
-            [--bedrock-port N] [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
+            [--bedrock-port N] [--embeddings-port N] [--no-moto] [--no-functions] [--no-seed] [--ready-file PATH]
             [--template PATH] [--parameter Key=Value]...   the SAM template it runs, and overrides
   studio token <email> [--state-dir DIR]    a bearer token for a seeded user of the running stack
   (the verbs below also take --state-dir DIR: the running stack's, default .local/state)
@@ -72,6 +72,7 @@ async fn up(args: Vec<String>) -> anyhow::Result<()> {
             "--ready-file" => ready_file = Some(PathBuf::from(value()?)),
             "--front-door-port" => options.front_door_port = value()?.parse()?,
             "--bedrock-port" => options.bedrock_port = value()?.parse()?,
+            "--embeddings-port" => options.embeddings_port = value()?.parse()?,
             "--template" => options.template = value()?.into(),
             "--parameter" => {
                 let pair = value()?;
@@ -259,6 +260,11 @@ fn print_summary(stack: &stack::Stack, options: &Options) {
     println!(
         "  Bedrock       {} (local runtime: Titan v2 / Cohere embeddings, Converse, ConverseStream)",
         stack.bedrock.endpoint()
+    );
+    println!(
+        "  Embeddings    {} (OpenAI API: {}, loaded on first use)",
+        stack.embeddings.base_url(),
+        studio_local::embeddings::MODEL_ID
     );
     if let Some(functions) = &stack.functions {
         println!(

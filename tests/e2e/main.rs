@@ -33,6 +33,7 @@ mod rate_limit;
 mod resumable_runs;
 mod runtime_api;
 mod schedules;
+mod semantic_search;
 mod ses_mailer;
 mod settings;
 mod template_is_the_stack;

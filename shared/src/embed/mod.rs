@@ -16,7 +16,8 @@ pub use openai::OpenAiEmbedder;
 use crate::error::AppError;
 
 /// The embedder the environment names: `EMBEDDING_PROVIDER` = `offline` (default),
-/// `openai` (any OpenAI-compatible server: `OPENAI_BASE_URL`, `OPENAI_API_KEY`) or `bedrock`
+/// `openai` (any OpenAI-compatible server: `EMBEDDING_BASE_URL`, else `OPENAI_BASE_URL`;
+/// `OPENAI_API_KEY`) or `bedrock`
 /// (the ambient AWS configuration, `AWS_ENDPOINT_URL_BEDROCK_RUNTIME` locally), with
 /// `EMBEDDING_MODEL_ID` and `EMBEDDING_DIMENSIONS` (default 1024).
 pub async fn from_env() -> Result<Box<dyn Embedder>, AppError> {
@@ -42,8 +43,9 @@ pub async fn from_vars(
             let model = var("EMBEDDING_MODEL_ID").ok_or_else(|| {
                 AppError::validation("EMBEDDING_MODEL_ID is required for the openai provider")
             })?;
-            let base =
-                var("OPENAI_BASE_URL").unwrap_or_else(|| "https://api.openai.com/v1".to_owned());
+            let base = var("EMBEDDING_BASE_URL")
+                .or_else(|| var("OPENAI_BASE_URL"))
+                .unwrap_or_else(|| "https://api.openai.com/v1".to_owned());
             Ok(Box::new(OpenAiEmbedder::new(
                 &base,
                 var("OPENAI_API_KEY"),
@@ -91,7 +93,7 @@ pub trait Embedder: Send + Sync {
     /// The model id stored with each vector (`embeddings.model`).
     fn model(&self) -> &str;
     fn dimensions(&self) -> usize;
-    /// How many texts one call may carry (Titan v2: 1, Cohere on Bedrock: 96, OpenAI: 2048).
+    /// How many texts one call may carry (Titan v2: 1, Cohere on Bedrock: 96, OpenAI: 128).
     fn max_batch(&self) -> usize;
     /// One vector per text, in order.
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError>;

@@ -61,8 +61,11 @@ impl Embedder for OpenAiEmbedder {
         self.dimensions
     }
 
+    /// OpenAI takes 2,048 texts but at most 300,000 tokens a request, which 2,048 chunks of
+    /// 512 tokens exceed; 128 fit, and a small model on a CPU answers them within the
+    /// request's timeout.
     fn max_batch(&self) -> usize {
-        2048
+        128
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, EmbedError> {
