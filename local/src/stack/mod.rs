@@ -5,6 +5,7 @@ pub mod aws;
 pub mod functions;
 pub mod moto;
 mod options;
+mod pgvector;
 pub mod postgres;
 pub mod process;
 pub mod python;
@@ -139,6 +140,9 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
         .with_context(|| format!("cannot create {}", options.state_dir.display()))?;
     let lock = lock_state_dir(&options.state_dir)?;
     let venv = python::ensure(&options.venv_dir).await?;
+    if options.database_url.is_none() {
+        pgvector::ensure(&venv).await?;
+    }
     if options.moto {
         system_tools::ensure_ocr_tools().await?;
     }

@@ -96,7 +96,7 @@ pub async fn ensure(root: &Path) -> anyhow::Result<Venv> {
     Ok(venv)
 }
 
-async fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
+pub(super) async fn run(command: &mut Command, what: &str) -> anyhow::Result<()> {
     let output = command
         .output()
         .await

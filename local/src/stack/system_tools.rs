@@ -67,7 +67,7 @@ fn missing(tools: &'static [Tool]) -> Vec<&'static Tool> {
 }
 
 /// The program's path on the PATH, if it is there and executable.
-fn which(program: &str) -> Option<std::path::PathBuf> {
+pub(super) fn which(program: &str) -> Option<std::path::PathBuf> {
     use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)

@@ -18,7 +18,8 @@ pub const LOCAL_PARAMETERS: &[(&str, &str)] = &[
         "DatabaseSubnetIds",
         "subnet-0local000000000a,subnet-0local000000000b",
     ),
-    // Embeddings by feature hashing: no network, no model download.
+    // Embeddings by feature hashing, for a stack deployed without `studio up`'s model (the
+    // tests' private stacks); `studio up` passes the local model's parameters.
     ("EmbeddingProvider", "offline"),
     // The verified SES sender NOTIFY_MAILER=ses uses; mails land in the local mailbox.
     ("NotifyFromAddress", "notifications@studio.local"),
