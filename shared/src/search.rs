@@ -1,8 +1,8 @@
 //! Hybrid search over the caller's repositories: pgvector cosine distance (HNSW) and
 //! PostgreSQL full text (`ts_rank_cd`), fused by reciprocal rank fusion, in one statement.
 //! The keyword half matches a question asked in plain words: any of its significant words
-//! (stemmed, stop words dropped) may match, and chunks that hold more of them, closer
-//! together, rank higher. Requiring every word (`websearch_to_tsquery`) found nothing for
+//! (stemmed, stop words and the corpus's most common words dropped) may match, and chunks
+//! that hold more of them, closer together, rank higher. Requiring every word (`websearch_to_tsquery`) found nothing for
 //! most questions a person types.
 //! Equal fused scores (the first of one list and the first of the other both score
 //! 1/(k+1)) are settled by evidence, not by id: a hit found by both lists first, then one
@@ -48,13 +48,34 @@ pub struct Hit {
     pub content: String,
 }
 
+/// A word found in more than this share of all chunks (PostgreSQL's statistics of the
+/// `tsv` column, kept by ANALYZE) says little about a question, as a stop word does, and
+/// matching it means ranking most of the table: at 100,000 chunks an any-word query took
+/// 400 ms. Such words are left out of the keyword query; a question made only of them
+/// needs all of them.
+macro_rules! common_share {
+    () => {
+        "0.05"
+    };
+}
+
 /// The search statement for one embedding dimension. HNSW indexes are per dimension, and
 /// the planner only uses one when the SQL repeats its expression with the literal size.
 macro_rules! hybrid_sql {
     ($dims:literal) => {
         concat!(
-            "WITH keyword_query AS (
-                SELECT replace(plainto_tsquery('english', :query_text)::text, ' & ', ' | ')::tsquery AS q
+            "WITH query_words AS (
+                SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', :query_text))
+            ), common_words AS (
+                SELECT m.word FROM pg_stats s,
+                       unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS m(word, share)
+                WHERE s.schemaname = current_schema() AND s.tablename = 'chunks' AND s.attname = 'tsv'
+                  AND m.share > ", common_share!(), "
+            ), keyword_query AS (
+                SELECT coalesce(
+                    (SELECT string_agg(quote_literal(w.lexeme), ' | ')::tsquery FROM query_words w
+                     WHERE w.lexeme NOT IN (SELECT word FROM common_words)),
+                    plainto_tsquery('english', :query_text)) AS q
             ), vector_hits AS (
                 SELECT c.id, row_number() OVER (ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")) AS rank,
                        (e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, "))::float8 AS distance

@@ -72,8 +72,26 @@ fn score(ranks: &[Option<usize>]) -> Scores {
     }
 }
 
-/// Stores one chunk per passage and returns the chunk ids by passage id.
-async fn load(t: &TestDb, caller: &Caller, repository: Uuid, set: &Set) -> HashMap<Uuid, String> {
+/// A repository holding one chunk per passage, embedded by `embedder` (an item's vectors
+/// come from one model); returns it with the passage id of each chunk, and the seconds
+/// embedding took.
+async fn load(
+    t: &TestDb,
+    caller: &Caller,
+    set: &Set,
+    embedder: &dyn Embedder,
+) -> (Uuid, HashMap<Uuid, String>, f64) {
+    let repository = repositories::create(
+        &t.db,
+        caller,
+        &NewRepository {
+            name: format!("Retrieval set, {}", embedder.model()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+    .id;
     let mut passages = HashMap::new();
     for document in &set.documents {
         let item = items::create(
@@ -108,7 +126,10 @@ async fn load(t: &TestDb, caller: &Caller, repository: Uuid, set: &Set) -> HashM
             passages.insert(*id, passage.id.clone());
         }
     }
-    passages
+    let chunk_ids: Vec<Uuid> = passages.keys().copied().collect();
+    let started = Instant::now();
+    embed_chunks(&t.db, embedder, &chunk_ids).await.unwrap();
+    (repository, passages, started.elapsed().as_secs_f64())
 }
 
 /// The rank of each question's answer in `search`'s hits (chunk ids, best first).
@@ -163,26 +184,12 @@ async fn main() {
     let t = TestDb::migrated().await;
     let team = t.team().await;
     let caller = t.member("eval@example.com", "staff", team).await;
-    let repository = repositories::create(
-        &t.db,
-        &caller,
-        &NewRepository {
-            name: "Retrieval set".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
-    let passages = load(&t, &caller, repository.id, &set).await;
-    let chunk_ids: Vec<Uuid> = passages.keys().copied().collect();
-
     let hashing = HashingEmbedder::new(DIMENSIONS);
     let base_url = std::env::var("STUDIO_EMBEDDINGS_URL").expect("run with the stack's stack.env");
     let model = OpenAiEmbedder::new(&base_url, None, MODEL_ID, DIMENSIONS);
-    embed_chunks(&t.db, &hashing, &chunk_ids).await.unwrap();
-    let started = Instant::now();
-    embed_chunks(&t.db, &model, &chunk_ids).await.unwrap();
-    let model_secs = started.elapsed().as_secs_f64();
+    let hashed = load(&t, &caller, &set, &hashing).await;
+    let modelled = load(&t, &caller, &set, &model).await;
+    let model_secs = modelled.2;
 
     let embedders: [(&str, &dyn Embedder); 2] =
         [("word hashing", &hashing), ("all-MiniLM-L6-v2", &model)];
@@ -192,14 +199,17 @@ async fn main() {
         (Mode::Vector, "vector"),
         (Mode::Hybrid, "hybrid"),
     ] {
-        for (embedder_name, embedder) in embedders {
+        for ((embedder_name, embedder), (repository, passages, _)) in
+            embedders.into_iter().zip([&hashed, &modelled])
+        {
+            let repository = *repository;
             if mode == Mode::Keyword && embedder_name != "word hashing" {
                 continue;
             }
-            let found = ranks(&set, &passages, |q| {
+            let found = ranks(&set, passages, |q| {
                 let (db, caller) = (&t.db, &caller);
                 async move {
-                    search::search(db, embedder, caller, &[repository.id], &q, mode, DEPTH)
+                    search::search(db, embedder, caller, &[repository], &q, mode, DEPTH)
                         .await
                         .unwrap()
                         .into_iter()
@@ -219,7 +229,7 @@ async fn main() {
         (false, "exact vector(384), all-MiniLM-L6-v2"),
         (true, "exact halfvec(384), all-MiniLM-L6-v2"),
     ] {
-        let found = ranks(&set, &passages, |q| exact(&t.db, &model, q, half)).await;
+        let found = ranks(&set, &modelled.1, |q| exact(&t.db, &model, q, half)).await;
         rows.push((label.to_owned(), score(&found)));
     }
 

@@ -21,6 +21,7 @@ mod function_fixtures;
 mod hostile;
 mod ingest;
 mod ingest_cli;
+mod keyword_search;
 mod knowledge;
 mod local_textract;
 mod migrations;
