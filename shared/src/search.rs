@@ -59,8 +59,9 @@ macro_rules! common_share {
     };
 }
 
-/// The search statement for one embedding dimension. HNSW indexes are per dimension, and
-/// the planner only uses one when the SQL repeats its expression with the literal size.
+/// The search statement for one embedding dimension. HNSW indexes are per dimension, at
+/// half precision (schema 010), and the planner only uses one when the SQL repeats its
+/// expression with the literal size.
 macro_rules! hybrid_sql {
     ($dims:literal) => {
         concat!(
@@ -77,12 +78,12 @@ macro_rules! hybrid_sql {
                      WHERE w.lexeme NOT IN (SELECT word FROM common_words)),
                     plainto_tsquery('english', :query_text)) AS q
             ), vector_hits AS (
-                SELECT c.id, row_number() OVER (ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")) AS rank,
-                       (e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, "))::float8 AS distance
+                SELECT c.id, row_number() OVER (ORDER BY e.embedding::halfvec(", $dims, ") <=> :query_vector::halfvec(", $dims, ")) AS rank,
+                       (e.embedding::halfvec(", $dims, ") <=> :query_vector::halfvec(", $dims, "))::float8 AS distance
                 FROM embeddings e JOIN chunks c ON c.id = e.chunk_id
                 WHERE :use_vector AND e.model = :model AND e.dimensions = ", $dims, "
                   AND c.repository_id = ANY(:repositories::uuid[])
-                ORDER BY e.embedding::vector(", $dims, ") <=> :query_vector::vector(", $dims, ")
+                ORDER BY e.embedding::halfvec(", $dims, ") <=> :query_vector::halfvec(", $dims, ")
                 LIMIT :candidates
             ), keyword_hits AS (
                 SELECT c.id, row_number() OVER (ORDER BY ts_rank_cd(c.tsv, q) DESC, c.id) AS rank,
