@@ -1,0 +1,309 @@
+//! Search and ingestion at scale (issue 19): 100k and 1M generated chunks with real vectors
+//! (the offline hashing embedder, 384 dimensions). Reports hybrid, vector and keyword search
+//! latency through the Data API (the real SDK client, `shared::search::ranked`) beside the
+//! same statement run directly in PostgreSQL; HNSW build time, size and insert rate; and
+//! halfvec against vector (size, build, insert, latency, recall@10 against exact search).
+//! Writes `bench-results/search_scale.{json,md}` after each size.
+//!
+//! Run with `scripts/bench_search.sh` (a stack of its own; sizes in `SEARCH_BENCH_SIZES`).
+
+#![allow(clippy::print_stdout)]
+
+mod corpus;
+mod load;
+mod measure;
+mod report;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use shared::embed::HashingEmbedder;
+use shared::search::Mode;
+use tokio_postgres::Config;
+
+use corpus::Words;
+use load::{CHUNKS_COPY, EMBEDDINGS_COPY, HALFVEC_DEF, HALFVEC_INDEX, TSV_INDEX, VECTOR_INDEX};
+
+/// The local embedding model's size.
+pub const DIMENSIONS: usize = 384;
+/// Rows inserted (twice) into the indexed table to measure the insert rate.
+const INSERT_ROWS: u64 = 5_000;
+const WARM_UP: usize = 20;
+
+fn env(name: &str) -> anyhow::Result<String> {
+    std::env::var(name).with_context(|| format!("{name} is not set: run scripts/bench_search.sh"))
+}
+
+fn env_or(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+struct Bench {
+    config: Config,
+    db: tokio_postgres::Client,
+    api: shared::data_api::DataApi,
+    words: Arc<Words>,
+    embedder: Arc<HashingEmbedder>,
+    queries: Vec<String>,
+    recall_queries: usize,
+    tsv_def: String,
+    vector_def: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sizes: Vec<u64> = env_or("SEARCH_BENCH_SIZES", "100000")
+        .split(',')
+        .map(|s| s.trim().parse())
+        .collect::<Result<_, _>>()
+        .context("SEARCH_BENCH_SIZES is a comma-separated list of chunk counts")?;
+    let queries: usize = env_or("SEARCH_BENCH_QUERIES", "200").parse()?;
+    let recall_queries: usize = env_or("SEARCH_BENCH_RECALL_QUERIES", "100").parse()?;
+    let database = env("DATABASE_NAME")?;
+    let mut config: Config = env("STUDIO_DATABASE_URL")?.parse()?;
+    config.dbname(&database);
+    let db = load::connect(&config).await?;
+    let api = studio_local::stack::data_api_client(
+        &env("AWS_ENDPOINT_URL_RDS_DATA")?,
+        &database,
+        &env("DATABASE_SECRET_ARN")?,
+    );
+    let words = Arc::new(Words::new());
+    let tsv_def = load::index_def(&db, TSV_INDEX).await?;
+    let vector_def = load::index_def(&db, VECTOR_INDEX).await?;
+    let bench = Bench {
+        queries: words.queries(WARM_UP + queries, 0x5eed),
+        config,
+        db,
+        api,
+        words,
+        embedder: Arc::new(HashingEmbedder::new(DIMENSIONS)),
+        recall_queries,
+        tsv_def,
+        vector_def,
+    };
+    let mut results: Vec<Value> = Vec::new();
+    for size in sizes {
+        println!("search_scale: {size} chunks");
+        results.push(bench.stage(size).await?);
+        report::write(&results, queries, WARM_UP)?;
+    }
+    load::drop_index(&bench.db, HALFVEC_INDEX).await?;
+    println!("{}", report::markdown(&results, queries, WARM_UP));
+    Ok(())
+}
+
+impl Bench {
+    fn chunk_rows(&self) -> load::Rows {
+        let words = Arc::clone(&self.words);
+        Arc::new(move |range, buf| corpus::chunk_rows(&words, range, buf))
+    }
+
+    fn embedding_rows(&self) -> load::Rows {
+        let (words, embedder) = (Arc::clone(&self.words), Arc::clone(&self.embedder));
+        Arc::new(move |range, buf| corpus::embedding_rows(&words, &embedder, range, buf))
+    }
+
+    /// Brings the corpus to `size` chunks and measures everything at that size.
+    async fn stage(&self, size: u64) -> anyhow::Result<Value> {
+        let db = &self.db;
+        let chunks = load::count(db, "SELECT count(*) FROM chunks").await?;
+        let embedded = load::count(db, "SELECT count(*) FROM embeddings").await?;
+        let bulk_end = size.saturating_sub(2 * INSERT_ROWS);
+        anyhow::ensure!(
+            embedded <= bulk_end && chunks <= size,
+            "the database already holds {embedded} embeddings: run on a fresh stack, sizes ascending"
+        );
+
+        // Bulk load without the search indexes, then build them as the schema defines them.
+        for index in [TSV_INDEX, VECTOR_INDEX, HALFVEC_INDEX] {
+            load::drop_index(db, index).await?;
+        }
+        load::owners_and_items(db, size).await?;
+        let chunk_load = load::copy(
+            &self.config,
+            CHUNKS_COPY,
+            chunks..size,
+            2,
+            self.chunk_rows(),
+        )
+        .await?;
+        println!("  chunks {chunks}..{size} copied in {chunk_load:.1?}");
+        let embedding_load = load::copy(
+            &self.config,
+            EMBEDDINGS_COPY,
+            embedded..bulk_end,
+            2,
+            self.embedding_rows(),
+        )
+        .await?;
+        println!("  embeddings {embedded}..{bulk_end} copied in {embedding_load:.1?}");
+        let (tsv_build, tsv_size) = load::build_index(db, &self.tsv_def, TSV_INDEX).await?;
+        db.batch_execute("ANALYZE chunks; ANALYZE embeddings")
+            .await?;
+        let (vector_build, vector_size) =
+            load::build_index(db, &self.vector_def, VECTOR_INDEX).await?;
+        println!("  {VECTOR_INDEX} built over {bulk_end} rows in {vector_build:.1?}");
+
+        // Insert rates into the table already holding the rows, index maintained.
+        let insert_vector = load::insert_rate(
+            &self.config,
+            EMBEDDINGS_COPY,
+            bulk_end..bulk_end + INSERT_ROWS,
+            2,
+            self.embedding_rows(),
+        )
+        .await?;
+        let (halfvec_build, halfvec_size) =
+            load::build_index(db, HALFVEC_DEF, HALFVEC_INDEX).await?;
+        println!(
+            "  {HALFVEC_INDEX} built over {} rows in {halfvec_build:.1?}",
+            bulk_end + INSERT_ROWS
+        );
+        let insert_both = load::insert_rate(
+            &self.config,
+            EMBEDDINGS_COPY,
+            bulk_end + INSERT_ROWS..size,
+            2,
+            self.embedding_rows(),
+        )
+        .await?;
+        db.batch_execute("VACUUM ANALYZE chunks; VACUUM ANALYZE embeddings")
+            .await?;
+        println!(
+            "  insert rate: {insert_vector:.0} rows/s (vector index), {insert_both:.0} rows/s (both)"
+        );
+
+        let search = self.searches().await?;
+        let halfvec = self.halfvec_against_vector().await?;
+        let settings = self.settings().await?;
+        let plan = measure::product_plan(db, &self.embedder, &self.queries[WARM_UP]).await?;
+        let halfvec_only = 1.0 / (1.0 / insert_both - 1.0 / insert_vector);
+        Ok(json!({
+            "chunks": size,
+            "items": size.div_ceil(corpus::CHUNKS_PER_ITEM),
+            "load": {
+                "chunks_copy_s": chunk_load.as_secs_f64(),
+                "chunks_copied": size - chunks,
+                "embeddings_copy_s": embedding_load.as_secs_f64(),
+                "embeddings_copied": bulk_end - embedded,
+                "tsv_index_build_s": tsv_build.as_secs_f64(),
+                "tsv_index_bytes": tsv_size,
+                "chunks_table_bytes": load::count(db, "SELECT pg_total_relation_size('chunks')").await?,
+                "embeddings_heap_bytes": load::relation_size(db, "embeddings").await?,
+            },
+            "vector": {
+                "index_build_s": vector_build.as_secs_f64(),
+                "index_build_rows": bulk_end,
+                "index_bytes_after_build": vector_size,
+                "index_bytes": load::relation_size(db, VECTOR_INDEX).await?,
+                "insert_rows_per_s": insert_vector,
+                "insert_rows": INSERT_ROWS,
+                "insert_into_rows": bulk_end,
+            },
+            "halfvec": {
+                "index_build_s": halfvec_build.as_secs_f64(),
+                "index_build_rows": bulk_end + INSERT_ROWS,
+                "index_bytes_after_build": halfvec_size,
+                "index_bytes": load::relation_size(db, HALFVEC_INDEX).await?,
+                "insert_rows_per_s_with_both_indexes": insert_both,
+                "insert_rows_per_s_derived_alone": if halfvec_only.is_finite() && halfvec_only > 0.0 { json!(halfvec_only) } else { Value::Null },
+                "insert_into_rows": bulk_end + INSERT_ROWS,
+            },
+            "search": search,
+            "knn": halfvec,
+            "settings": settings,
+            "plan_uses": {
+                "embeddings_hnsw_384": plan.contains(VECTOR_INDEX),
+                "chunks_tsv_idx": plan.contains(TSV_INDEX),
+            },
+            "plan": plan,
+        }))
+    }
+
+    /// Hybrid, vector and keyword: through the Data API and directly, same queries.
+    async fn searches(&self) -> anyhow::Result<Value> {
+        let mut out = serde_json::Map::new();
+        for mode in [Mode::Hybrid, Mode::Vector, Mode::Keyword] {
+            let (api, api_hits) =
+                measure::through_data_api(&self.api, &self.embedder, &self.queries, WARM_UP, mode)
+                    .await?;
+            let (direct, direct_hits, _) =
+                measure::direct(&self.db, &self.embedder, &self.queries, WARM_UP, mode).await?;
+            println!(
+                "  {}: Data API {} direct {}",
+                measure::mode_name(mode),
+                api.json(),
+                direct.json()
+            );
+            out.insert(
+                measure::mode_name(mode).to_owned(),
+                json!({"data_api": api.json(), "direct": direct.json(),
+                       "mean_hits_data_api": api_hits, "mean_hits_direct": direct_hits}),
+            );
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// Plain top-10 on each index (direct), and recall@10 against exact search.
+    async fn halfvec_against_vector(&self) -> anyhow::Result<Value> {
+        let (db, embedder) = (&self.db, self.embedder.as_ref());
+        let (vector, vector_ids) =
+            measure::knn(db, measure::KNN_VECTOR, embedder, &self.queries, WARM_UP).await?;
+        let (halfvec, halfvec_ids) =
+            measure::knn(db, measure::KNN_HALFVEC, embedder, &self.queries, WARM_UP).await?;
+        let recall_queries =
+            &self.queries[WARM_UP..(WARM_UP + self.recall_queries).min(self.queries.len())];
+        let exact = measure::exact(db, embedder, recall_queries).await?;
+        let (_, _, product_ids) =
+            measure::direct(db, embedder, recall_queries, 0, Mode::Vector).await?;
+        let probe = shared::data_api::Vector(embedder.vector(&self.queries[WARM_UP])).to_text();
+        let values: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
+            [&HashingEmbedder::MODEL, &probe];
+        let vector_plan = measure::plan(db, measure::KNN_VECTOR, &values).await?;
+        let halfvec_plan = measure::plan(db, measure::KNN_HALFVEC, &values).await?;
+        Ok(json!({
+            "vector": {"latency": vector.json(), "recall_at_10": measure::recall(&vector_ids, &exact),
+                       "uses_index": vector_plan.contains(VECTOR_INDEX)},
+            "halfvec": {"latency": halfvec.json(), "recall_at_10": measure::recall(&halfvec_ids, &exact),
+                        "uses_index": halfvec_plan.contains(HALFVEC_INDEX)},
+            "product_vector_mode_recall_at_10": measure::recall(&product_ids, &exact),
+            "recall_queries": exact.len(),
+        }))
+    }
+
+    /// The settings in effect, as the Data API's sessions and the direct one see them.
+    async fn settings(&self) -> anyhow::Result<Value> {
+        #[derive(serde::Deserialize)]
+        struct Settings {
+            ef_search: Option<String>,
+            iterative_scan: Option<String>,
+        }
+        const SQL: &str = "SELECT current_setting('hnsw.ef_search', true) AS ef_search,
+                                  current_setting('hnsw.iterative_scan', true) AS iterative_scan";
+        let api: Settings = self
+            .api
+            .query_one(SQL, shared::data_api::Params::new())
+            .await?;
+        let row = self
+            .db
+            .query_one(
+                "SELECT current_setting('hnsw.ef_search', true), current_setting('hnsw.iterative_scan', true),
+                        current_setting('shared_buffers'), current_setting('work_mem'),
+                        (SELECT extversion FROM pg_extension WHERE extname = 'vector'), version()",
+                &[],
+            )
+            .await?;
+        Ok(json!({
+            "data_api_session": {"hnsw.ef_search": api.ef_search, "hnsw.iterative_scan": api.iterative_scan},
+            "direct_session": {"hnsw.ef_search": row.get::<_, Option<String>>(0),
+                               "hnsw.iterative_scan": row.get::<_, Option<String>>(1)},
+            "shared_buffers": row.get::<_, String>(2),
+            "work_mem": row.get::<_, String>(3),
+            "pgvector": row.get::<_, Option<String>>(4),
+            "postgres": row.get::<_, String>(5),
+            "hnsw_build": "m 16, ef_construction 64 (pgvector defaults), maintenance_work_mem 4GB, 1 parallel worker + leader",
+        }))
+    }
+}

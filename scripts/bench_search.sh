@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): search and ingestion at scale on a local stack of its own built in
+# release (PostgreSQL + pgvector and the Data API server; no moto, no functions). Loads 100k
+# then 1M generated chunks with their vectors and leaves bench-results/search_scale.{json,md}
+# (written after each size, so the 100k figures survive an interrupted 1M run).
+# Sizes: SEARCH_BENCH_SIZES (default 100000,1000000); SEARCH_BENCH_QUERIES (200),
+# SEARCH_BENCH_RECALL_QUERIES (100).
+# Ports: BENCH_PG_PORT, BENCH_DATA_API_PORT, BENCH_MOTO_PORT, BENCH_FRONT_DOOR_PORT,
+# BENCH_BEDROCK_PORT.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+target=${CARGO_TARGET_DIR:-target}
+
+cargo build --release --locked -p studio-local --bin studio --bench search_scale
+work=$(mktemp -d /tmp/search-bench.XXXXXX)
+chmod 755 "$work"
+"$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55491}" \
+  --data-api-port "${BENCH_DATA_API_PORT:-4591}" --moto-port "${BENCH_MOTO_PORT:-4590}" \
+  --front-door-port "${BENCH_FRONT_DOOR_PORT:-3091}" --bedrock-port "${BENCH_BEDROCK_PORT:-4589}" \
+  --no-seed --no-moto --no-functions --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
+stack=$!
+trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
+
+for _ in $(seq 1 1500); do
+  [ -f "$work/ready" ] && break
+  kill -0 $stack 2>/dev/null || { cat "$work/stack.log"; exit 1; }
+  sleep 0.2
+done
+[ -f "$work/ready" ] || { echo "the stack did not start" >&2; exit 1; }
+set -a
+# shellcheck disable=SC1091
+. "$work/state/stack.env"
+set +a
+SEARCH_BENCH_SIZES=${SEARCH_BENCH_SIZES:-100000,1000000} \
+  cargo bench --locked -p studio-local --bench search_scale
