@@ -29,7 +29,8 @@ use load::{CHUNKS_COPY, EMBEDDINGS_COPY, HALFVEC_DEF, HALFVEC_INDEX, TSV_INDEX, 
 pub const DIMENSIONS: usize = 384;
 /// Rows inserted (twice) into the indexed table to measure the insert rate.
 const INSERT_ROWS: u64 = 5_000;
-const WARM_UP: usize = 20;
+/// The measured queries' seed; warm-up queries come from another.
+const SEED: u64 = 0x5eed;
 
 fn env(name: &str) -> anyhow::Result<String> {
     std::env::var(name).with_context(|| format!("{name} is not set: run scripts/bench_search.sh"))
@@ -45,8 +46,11 @@ struct Bench {
     api: shared::data_api::DataApi,
     words: Arc<Words>,
     embedder: Arc<HashingEmbedder>,
+    /// Warm-up queries first, then the measured ones.
     queries: Vec<String>,
-    recall_queries: usize,
+    warm_up: usize,
+    /// The first measured queries (the same at every size), for recall.
+    recall: Vec<String>,
     tsv_def: String,
     vector_def: String,
 }
@@ -59,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         .collect::<Result<_, _>>()
         .context("SEARCH_BENCH_SIZES is a comma-separated list of chunk counts")?;
     let queries: usize = env_or("SEARCH_BENCH_QUERIES", "200").parse()?;
+    let warm_up: usize = env_or("SEARCH_BENCH_WARM_UP", "20").parse()?;
     let recall_queries: usize = env_or("SEARCH_BENCH_RECALL_QUERIES", "100").parse()?;
     let database = env("DATABASE_NAME")?;
     let mut config: Config = env("STUDIO_DATABASE_URL")?.parse()?;
@@ -73,13 +78,18 @@ async fn main() -> anyhow::Result<()> {
     let tsv_def = load::index_def(&db, TSV_INDEX).await?;
     let vector_def = load::index_def(&db, VECTOR_INDEX).await?;
     let bench = Bench {
-        queries: words.queries(WARM_UP + queries, 0x5eed),
+        queries: [
+            words.queries(warm_up, SEED + 1),
+            words.queries(queries, SEED),
+        ]
+        .concat(),
+        warm_up,
+        recall: words.queries(recall_queries, SEED),
         config,
         db,
         api,
         words,
         embedder: Arc::new(HashingEmbedder::new(DIMENSIONS)),
-        recall_queries,
         tsv_def,
         vector_def,
     };
@@ -87,10 +97,10 @@ async fn main() -> anyhow::Result<()> {
     for size in sizes {
         println!("search_scale: {size} chunks");
         results.push(bench.stage(size).await?);
-        report::write(&results, queries, WARM_UP)?;
+        report::write(&results)?;
     }
     load::drop_index(&bench.db, HALFVEC_INDEX).await?;
-    println!("{}", report::markdown(&results, queries, WARM_UP));
+    println!("{}", report::markdown(&report::merged(&results)));
     Ok(())
 }
 
@@ -179,10 +189,12 @@ impl Bench {
         let search = self.searches().await?;
         let halfvec = self.halfvec_against_vector().await?;
         let settings = self.settings().await?;
-        let plan = measure::product_plan(db, &self.embedder, &self.queries[WARM_UP]).await?;
+        let plan = measure::product_plan(db, &self.embedder, &self.queries[self.warm_up]).await?;
         let halfvec_only = 1.0 / (1.0 / insert_both - 1.0 / insert_vector);
         Ok(json!({
             "chunks": size,
+            "queries": self.queries.len() - self.warm_up,
+            "warm_up": self.warm_up,
             "items": size.div_ceil(corpus::CHUNKS_PER_ITEM),
             "load": {
                 "chunks_copy_s": chunk_load.as_secs_f64(),
@@ -227,11 +239,17 @@ impl Bench {
     async fn searches(&self) -> anyhow::Result<Value> {
         let mut out = serde_json::Map::new();
         for mode in [Mode::Hybrid, Mode::Vector, Mode::Keyword] {
-            let (api, api_hits) =
-                measure::through_data_api(&self.api, &self.embedder, &self.queries, WARM_UP, mode)
-                    .await?;
+            let (api, api_hits) = measure::through_data_api(
+                &self.api,
+                &self.embedder,
+                &self.queries,
+                self.warm_up,
+                mode,
+            )
+            .await?;
             let (direct, direct_hits, _) =
-                measure::direct(&self.db, &self.embedder, &self.queries, WARM_UP, mode).await?;
+                measure::direct(&self.db, &self.embedder, &self.queries, self.warm_up, mode)
+                    .await?;
             println!(
                 "  {}: Data API {} direct {}",
                 measure::mode_name(mode),
@@ -250,16 +268,28 @@ impl Bench {
     /// Plain top-10 on each index (direct), and recall@10 against exact search.
     async fn halfvec_against_vector(&self) -> anyhow::Result<Value> {
         let (db, embedder) = (&self.db, self.embedder.as_ref());
-        let (vector, vector_ids) =
-            measure::knn(db, measure::KNN_VECTOR, embedder, &self.queries, WARM_UP).await?;
-        let (halfvec, halfvec_ids) =
-            measure::knn(db, measure::KNN_HALFVEC, embedder, &self.queries, WARM_UP).await?;
-        let recall_queries =
-            &self.queries[WARM_UP..(WARM_UP + self.recall_queries).min(self.queries.len())];
+        let (vector, vector_ids) = measure::knn(
+            db,
+            measure::KNN_VECTOR,
+            embedder,
+            &self.queries,
+            self.warm_up,
+        )
+        .await?;
+        let (halfvec, halfvec_ids) = measure::knn(
+            db,
+            measure::KNN_HALFVEC,
+            embedder,
+            &self.queries,
+            self.warm_up,
+        )
+        .await?;
+        let recall_queries = &self.recall;
         let exact = measure::exact(db, embedder, recall_queries).await?;
         let (_, _, product_ids) =
             measure::direct(db, embedder, recall_queries, 0, Mode::Vector).await?;
-        let probe = shared::data_api::Vector(embedder.vector(&self.queries[WARM_UP])).to_text();
+        let probe =
+            shared::data_api::Vector(embedder.vector(&self.queries[self.warm_up])).to_text();
         let values: [&(dyn tokio_postgres::types::ToSql + Sync); 2] =
             [&HashingEmbedder::MODEL, &probe];
         let vector_plan = measure::plan(db, measure::KNN_VECTOR, &values).await?;

@@ -14,17 +14,33 @@ fn out_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench-results")
 }
 
-pub fn write(results: &[Value], queries: usize, warm_up: usize) -> anyhow::Result<()> {
+/// This run's sizes beside those of earlier runs still in the file (one run per size, so
+/// each size can have its own query count), in ascending order.
+pub fn merged(results: &[Value]) -> Vec<Value> {
+    let earlier: Vec<Value> = std::fs::read_to_string(out_dir().join("search_scale.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|report| report["sizes"].as_array().cloned())
+        .unwrap_or_default();
+    let mut all: Vec<Value> = earlier
+        .into_iter()
+        .filter(|e| !results.iter().any(|r| r["chunks"] == e["chunks"]))
+        .chain(results.iter().cloned())
+        .collect();
+    all.sort_by_key(|r| r["chunks"].as_u64().unwrap_or(0));
+    all
+}
+
+pub fn write(results: &[Value]) -> anyhow::Result<()> {
+    let sizes = merged(results);
     let report = json!({
         "benchmark": "search_scale",
-        "queries": queries,
-        "warm_up": warm_up,
         "limit": crate::measure::LIMIT,
         "dimensions": crate::DIMENSIONS,
         "embedder": shared::embed::HashingEmbedder::MODEL,
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "pipeline_chunks_per_s": pipeline_chunks_per_s(),
-        "sizes": results,
+        "sizes": sizes,
     });
     let out = out_dir();
     std::fs::create_dir_all(&out)?;
@@ -32,10 +48,7 @@ pub fn write(results: &[Value], queries: usize, warm_up: usize) -> anyhow::Resul
         out.join("search_scale.json"),
         serde_json::to_string_pretty(&report)?,
     )?;
-    std::fs::write(
-        out.join("search_scale.md"),
-        markdown(results, queries, warm_up),
-    )?;
+    std::fs::write(out.join("search_scale.md"), markdown(&sizes))?;
     Ok(())
 }
 
@@ -53,24 +66,26 @@ fn num(v: &Value, digits: usize) -> String {
         .map_or("-".to_owned(), |x| format!("{x:.digits$}"))
 }
 
-pub fn markdown(results: &[Value], queries: usize, warm_up: usize) -> String {
+pub fn markdown(results: &[Value]) -> String {
     let mut md = format!(
         "# Search and ingestion at scale (release, local stack)\n\n\
          Generated chunks (~1.2 KB, Zipf-distributed words), one repository, vectors from the \
-         offline hashing embedder (384 dimensions). {queries} queries of 3 to 8 words after \
-         {warm_up} warm-up queries, limit {} (the API's default), one at a time. Data API: \
+         offline hashing embedder (384 dimensions). Queries of 3 to 8 words from the same law, \
+         after warm-up queries (counts in the table), limit {} (the API's default), one at a time. Data API: \
          `shared::search::ranked` through the real `aws-sdk-rdsdata` client and the stack's \
          Data API server; direct: the same statement (`shared::search::statement`) prepared on \
          a tokio-postgres connection.\n\n",
         crate::measure::LIMIT
     );
-    md.push_str("| chunks | mode | Data API p50 | Data API p99 | direct p50 | direct p99 |\n|---:|---|---:|---:|---:|---:|\n");
+    md.push_str("| chunks | queries (warm-up) | mode | Data API p50 | Data API p99 | direct p50 | direct p99 |\n|---:|---:|---|---:|---:|---:|---:|\n");
     for r in results {
         for mode in ["hybrid", "vector", "keyword"] {
             let s = &r["search"][mode];
             md.push_str(&format!(
-                "| {} | {mode} | {} | {} | {} | {} |\n",
+                "| {} | {} ({}) | {mode} | {} | {} | {} | {} |\n",
                 r["chunks"],
+                r["queries"],
+                r["warm_up"],
                 ms(&s["data_api"]["p50_ms"]),
                 ms(&s["data_api"]["p99_ms"]),
                 ms(&s["direct"]["p50_ms"]),
