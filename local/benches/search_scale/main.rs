@@ -75,8 +75,15 @@ async fn main() -> anyhow::Result<()> {
         &env("DATABASE_SECRET_ARN")?,
     );
     let words = Arc::new(Words::new());
-    let tsv_def = load::index_def(&db, TSV_INDEX).await?;
-    let vector_def = load::index_def(&db, VECTOR_INDEX).await?;
+    let probe = std::env::var("SEARCH_BENCH_PROBE").is_ok_and(|v| v == "keyword");
+    let (tsv_def, vector_def) = if probe {
+        (String::new(), String::new())
+    } else {
+        (
+            load::index_def(&db, TSV_INDEX).await?,
+            load::index_def(&db, VECTOR_INDEX).await?,
+        )
+    };
     let bench = Bench {
         queries: [
             words.queries(warm_up, SEED + 1),
@@ -93,6 +100,28 @@ async fn main() -> anyhow::Result<()> {
         tsv_def,
         vector_def,
     };
+    if probe {
+        // Keyword mode on the database as it is (no loading): for a corpus whose vector
+        // indexes are still being built.
+        let (api, _) = measure::through_data_api(
+            &bench.api,
+            &bench.embedder,
+            &bench.queries,
+            bench.warm_up,
+            Mode::Keyword,
+        )
+        .await?;
+        let (direct, _, _) = measure::direct(
+            &bench.db,
+            &bench.embedder,
+            &bench.queries,
+            bench.warm_up,
+            Mode::Keyword,
+        )
+        .await?;
+        println!("keyword: Data API {} direct {}", api.json(), direct.json());
+        return Ok(());
+    }
     let mut results: Vec<Value> = Vec::new();
     for size in sizes {
         println!("search_scale: {size} chunks");
