@@ -18,9 +18,9 @@ use crate::error::AppError;
 use crate::knowledge::{Access, repositories};
 
 /// Reciprocal rank fusion constant (the usual 60).
-const RRF_K: i64 = 60;
+pub const RRF_K: i64 = 60;
 /// Candidates taken from each ranking before fusion.
-const CANDIDATES: i64 = 50;
+pub const CANDIDATES: i64 = 50;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -108,7 +108,10 @@ macro_rules! hybrid_sql {
     };
 }
 
-fn statement(dimensions: usize) -> Result<&'static str, AppError> {
+/// The search statement for embeddings of `dimensions` (named parameters: `query_vector`,
+/// `query_text`, `model`, `repositories`, `use_vector`, `use_keyword`, `candidates`, `rrf_k`,
+/// `limit`). Public for the search-at-scale benchmark, which runs it directly in PostgreSQL too.
+pub fn statement(dimensions: usize) -> Result<&'static str, AppError> {
     Ok(match dimensions {
         256 => hybrid_sql!("256"),
         384 => hybrid_sql!("384"),
@@ -155,8 +158,9 @@ pub async fn search(
     hits
 }
 
-/// The search statement itself, without the access check.
-async fn ranked(
+/// The search statement itself, without the access check (the caller has checked access;
+/// the search-at-scale benchmark times it through the Data API).
+pub async fn ranked(
     db: &DataApi,
     embedder: &dyn Embedder,
     repository_ids: &[Uuid],
