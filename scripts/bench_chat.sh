@@ -8,6 +8,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-target}
+# shellcheck source=scripts/lib/bench_stack.sh
+. scripts/lib/bench_stack.sh
 
 # BENCH_PROFILE=debug measures the debug build (an upper bound, much faster to build).
 profile=${BENCH_PROFILE:-release}
@@ -16,23 +18,11 @@ if [ "$profile" = release ]; then
 else
   cargo build --locked --workspace --bins
 fi
-work=$(mktemp -d /tmp/chat-bench.XXXXXX)
-chmod 755 "$work"
-STUDIO_CHAT_STREAM_INSTANCES=50 STUDIO_FUNCTION_LOG=warn "$target/$profile/studio" up --state-dir "$work/state" \
+work=$(bench_work chat-bench)
+STUDIO_CHAT_STREAM_INSTANCES=50 STUDIO_FUNCTION_LOG=warn start_stack "$target/$profile/studio" "$work" \
   --pg-port "${BENCH_PG_PORT:-55497}" --data-api-port "${BENCH_DATA_API_PORT:-4596}" \
   --moto-port "${BENCH_MOTO_PORT:-4595}" --front-door-port "${BENCH_FRONT_DOOR_PORT:-3096}" \
   --bedrock-port "${BENCH_BEDROCK_PORT:-4594}" --embeddings-port "${BENCH_EMBEDDINGS_PORT:-4592}" \
-  --parameter EmbeddingProvider=offline --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
-stack=$!
-trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 1500); do
-  [ -f "$work/ready" ] && break
-  kill -0 $stack 2>/dev/null || { cat "$work/stack.log"; exit 1; }
-  sleep 0.2
-done
-[ -f "$work/ready" ] || { echo "the stack did not start" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "$work/state/stack.env"
-set +a
+  --parameter EmbeddingProvider=offline
+wait_stack "$work"
 "$target/$profile/bench-chat"

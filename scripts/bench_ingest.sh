@@ -11,19 +11,17 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-target}
+# shellcheck source=scripts/lib/bench_stack.sh
+. scripts/lib/bench_stack.sh
 
 cargo build --release --locked --workspace --bins
-work=$(mktemp -d /tmp/ingest-bench.XXXXXX)
-chmod 755 "$work"
-"$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55498}" \
+work=$(bench_work ingest-bench)
+start_stack "$target/release/studio" "$work" --pg-port "${BENCH_PG_PORT:-55498}" \
   --data-api-port "${BENCH_DATA_API_PORT:-4598}" --moto-port "${BENCH_MOTO_PORT:-4597}" \
   --front-door-port "${BENCH_FRONT_DOOR_PORT:-3097}" --bedrock-port "${BENCH_BEDROCK_PORT:-4596}" --no-seed \
   --embeddings-port "${BENCH_EMBEDDINGS_PORT:-4593}" \
   `# The pipeline's own cost: on AWS the model runs in Bedrock, not on this machine's CPUs.` \
-  --parameter EmbeddingProvider=offline \
-  --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
-stack=$!
-trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
+  --parameter EmbeddingProvider=offline
 
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check reportlab pypdf langchain-text-splitters
@@ -33,14 +31,5 @@ EXTRACT_BENCH_PYTHON="$work/venv/bin/python" \
 EXTRACT_BENCH_REFERENCE="$root/scripts/bench_extract.py" \
   cargo bench --locked --workspace --bench extract_chunk
 
-for _ in $(seq 1 1500); do
-  [ -f "$work/ready" ] && break
-  kill -0 $stack 2>/dev/null || { cat "$work/stack.log"; exit 1; }
-  sleep 0.2
-done
-[ -f "$work/ready" ] || { echo "the stack did not start" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "$work/state/stack.env"
-set +a
+wait_stack "$work"
 "$target/release/bench-ingest" "$work/corpus"

@@ -8,24 +8,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-target}
+# shellcheck source=scripts/lib/bench_stack.sh
+. scripts/lib/bench_stack.sh
 
 cargo build --release --locked -p studio-local --bin studio -p studio-tests --bin bench-retrieval
-work=$(mktemp -d /tmp/retrieval-bench.XXXXXX)
-chmod 755 "$work"
-"$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55496}" \
+work=$(bench_work retrieval-bench)
+start_stack "$target/release/studio" "$work" --pg-port "${BENCH_PG_PORT:-55496}" \
   --data-api-port "${BENCH_DATA_API_PORT:-4579}" --embeddings-port "${BENCH_EMBEDDINGS_PORT:-4578}" \
-  --bedrock-port "${BENCH_BEDROCK_PORT:-4577}" --no-moto --no-seed \
-  --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
-stack=$!
-trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 1500); do
-  [ -f "$work/ready" ] && break
-  kill -0 $stack 2>/dev/null || { cat "$work/stack.log"; exit 1; }
-  sleep 0.2
-done
-[ -f "$work/ready" ] || { echo "the stack did not start" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "$work/state/stack.env"
-set +a
+  --bedrock-port "${BENCH_BEDROCK_PORT:-4577}" --no-moto --no-seed
+wait_stack "$work"
 "$target/release/bench-retrieval"

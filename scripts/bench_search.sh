@@ -10,29 +10,19 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 target=${CARGO_TARGET_DIR:-target}
+# shellcheck source=scripts/lib/bench_stack.sh
+. scripts/lib/bench_stack.sh
 
 cargo build --release --locked -p studio-local --bin studio
 cargo bench --locked --no-run -p studio-local --bench search_scale
-work=$(mktemp -d /tmp/search-bench.XXXXXX)
-chmod 755 "$work"
-"$target/release/studio" up --state-dir "$work/state" --pg-port "${BENCH_PG_PORT:-55491}" \
+work=$(bench_work search-bench)
+start_stack "$target/release/studio" "$work" --pg-port "${BENCH_PG_PORT:-55491}" \
   --data-api-port "${BENCH_DATA_API_PORT:-4591}" --moto-port "${BENCH_MOTO_PORT:-4590}" \
   --front-door-port "${BENCH_FRONT_DOOR_PORT:-3091}" --bedrock-port "${BENCH_BEDROCK_PORT:-4589}" \
   --embeddings-port "${BENCH_EMBEDDINGS_PORT:-4587}" \
-  --no-seed --no-moto --no-functions --ready-file "$work/ready" >"$work/stack.log" 2>&1 &
-stack=$!
-trap 'kill -INT $stack 2>/dev/null; wait $stack 2>/dev/null; rm -rf "$work"' EXIT
+  --no-seed --no-moto --no-functions
 
-for _ in $(seq 1 1500); do
-  [ -f "$work/ready" ] && break
-  kill -0 $stack 2>/dev/null || { cat "$work/stack.log"; exit 1; }
-  sleep 0.2
-done
-[ -f "$work/ready" ] || { echo "the stack did not start" >&2; exit 1; }
-set -a
-# shellcheck disable=SC1091
-. "$work/state/stack.env"
-set +a
+wait_stack "$work"
 # One bench run per size on the same database (the 1M run adds to the 100k rows), each
 # with its own query count: at 1M the keyword half takes seconds a query.
 # SEARCH_BENCH_RUNS: "chunks:queries:warm-up ..."; results of every size merge into the files.
