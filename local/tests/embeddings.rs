@@ -12,14 +12,9 @@ use serde_json::{Value, json};
 use studio_local::embeddings::{DIMENSIONS, EmbeddingServer, MODEL_ID, ensure_files};
 use studio_local::stack::python::Venv;
 
-/// The stack's virtualenv (`studio up` installs the model's wheel there).
+/// The stack's virtualenv (`studio up` installs it).
 fn venv() -> Venv {
-    Venv {
-        root: std::env::var_os("STUDIO_VENV").map_or_else(
-            || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/venv")),
-            PathBuf::from,
-        ),
-    }
+    Venv::for_checkout(&PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")))
 }
 
 async fn server() -> EmbeddingServer {

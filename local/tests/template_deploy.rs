@@ -11,13 +11,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use studio_local::stack::{local_sdk_config, moto, python::Venv};
 use studio_local::template;
 
+/// The stack's virtualenv (`studio up` installs it).
 fn venv() -> Venv {
-    Venv {
-        root: std::env::var_os("STUDIO_VENV").map_or_else(
-            || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/venv")),
-            PathBuf::from,
-        ),
-    }
+    Venv::for_checkout(&PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")))
 }
 
 fn free_port() -> u16 {

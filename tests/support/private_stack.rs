@@ -88,12 +88,7 @@ impl PrivateStack {
         let principals = Arc::new(Principals::new());
         let t = TestDb::migrated_with(|config| config.iam = Some(Arc::clone(&principals))).await;
         let prefix = format!("t{}", &Uuid::new_v4().simple().to_string()[..12]);
-        let venv = Venv {
-            root: std::env::var_os("STUDIO_VENV").map_or_else(
-                || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.local/venv")),
-                PathBuf::from,
-            ),
-        };
+        let venv = Venv::for_checkout(&PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/..")));
         let moto_endpoint = env("STUDIO_MOTO_URL");
         let gateway = Gateway::start(
             SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),

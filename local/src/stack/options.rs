@@ -43,8 +43,7 @@ impl Options {
         let state_dir =
             std::env::var_os("STUDIO_STATE_DIR").map_or_else(|| root.join(".local"), PathBuf::from);
         Self {
-            venv_dir: std::env::var_os("STUDIO_VENV")
-                .map_or_else(|| root.join(".local/venv"), PathBuf::from),
+            venv_dir: super::python::Venv::for_checkout(root).root,
             state_dir,
             pg_port: port("STUDIO_PG_PORT", 55432),
             data_api_port: port("STUDIO_DATA_API_PORT", 4580),

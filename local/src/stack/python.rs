@@ -38,6 +38,14 @@ pub struct Venv {
 }
 
 impl Venv {
+    /// The stack's virtualenv for the checkout at `root`: `STUDIO_VENV`, else `.local/venv`.
+    pub fn for_checkout(root: &Path) -> Self {
+        Self {
+            root: std::env::var_os("STUDIO_VENV")
+                .map_or_else(|| root.join(".local/venv"), PathBuf::from),
+        }
+    }
+
     pub fn bin(&self, name: &str) -> PathBuf {
         self.root.join("bin").join(name)
     }
