@@ -20,12 +20,18 @@ const SOURCE_URL: &str =
     "https://deb.debian.org/debian/pool/main/p/pgvector/pgvector_0.8.2.orig.tar.gz";
 const SOURCE_SHA256: &str = "69f4019389af05dc1c9548deb8628e62878e6e207c03907f2b8af2016472cdaa";
 
-/// Builds and installs `vector.so` unless this virtualenv already has our build.
+/// Builds and installs `vector.so` unless this virtualenv already has our build. The stamp
+/// names the installed file's SHA-256 too, so a wheel reinstalled over it is noticed.
 pub async fn ensure(venv: &Venv) -> anyhow::Result<()> {
     let flags = cpu_flags();
     let stamp = venv.root.join(".pgvector-build");
-    let wanted = format!("{VERSION} {flags}");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == wanted) {
+    let pg_config = venv.postgres_bin()?.join("pg_config");
+    let installed = pg_lib_dir(&pg_config).await?.join("vector.so");
+    let built = |digest: &str| format!("{VERSION} {flags} {digest}");
+    if let (Ok(recorded), Ok(library)) =
+        (std::fs::read_to_string(&stamp), std::fs::read(&installed))
+        && recorded == built(&hex::encode(Sha256::digest(&library)))
+    {
         return Ok(());
     }
     for tool in ["make", "gcc", "tar"] {
@@ -53,7 +59,6 @@ pub async fn ensure(venv: &Venv) -> anyhow::Result<()> {
     let shim = work.join("include");
     std::fs::create_dir_all(&shim)?;
     std::fs::write(shim.join("xlocale.h"), "#include <locale.h>\n")?;
-    let pg_config = venv.postgres_bin()?.join("pg_config");
     run(
         Command::new("make")
             .arg("-j2")
@@ -64,12 +69,12 @@ pub async fn ensure(venv: &Venv) -> anyhow::Result<()> {
         "make (pgvector)",
     )
     .await?;
-    let installed = pg_lib_dir(&pg_config).await?.join("vector.so");
     let partial = installed.with_extension("so.partial");
     std::fs::copy(source.join("vector.so"), &partial)?;
     std::fs::rename(&partial, &installed)
         .with_context(|| format!("cannot install {}", installed.display()))?;
-    std::fs::write(&stamp, wanted)?;
+    let library = std::fs::read(&installed)?;
+    std::fs::write(&stamp, built(&hex::encode(Sha256::digest(&library))))?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
