@@ -26,19 +26,25 @@ use tokio::net::TcpListener;
 use tokio::sync::OnceCell;
 
 pub use files::ensure as ensure_files;
-pub use model::{DIMENSIONS, MAX_WINDOWS, MODEL_ID, Model};
+use model::Model;
+pub use model::{DIMENSIONS, MODEL_ID};
 
 /// The template parameters that make the functions embed with this model at `base_url`.
 pub fn template_parameters(base_url: &str) -> Vec<(String, String)> {
     [
         ("EmbeddingProvider", "openai"),
         ("EmbeddingModelId", MODEL_ID),
-        ("EmbeddingDimensions", "384"),
+        ("EmbeddingDimensions", &DIMENSIONS.to_string()),
         ("EmbeddingBaseUrl", base_url),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
+}
+
+/// The OpenAI-style base URL (`EmbeddingBaseUrl`) of a server listening on `addr`.
+pub fn base_url(addr: SocketAddr) -> String {
+    format!("http://{addr}/v1")
 }
 
 /// OpenAI's limit on the texts of one request.
@@ -82,7 +88,7 @@ impl EmbeddingServer {
 
     /// The OpenAI-style base URL (`EmbeddingBaseUrl`), ending in `/v1`.
     pub fn base_url(&self) -> String {
-        format!("http://{}/v1", self.addr)
+        base_url(self.addr)
     }
 }
 

@@ -20,7 +20,7 @@ pub const DIMENSIONS: usize = 384;
 /// Word pieces per window, `[CLS]` and `[SEP]` included (the model's `max_seq_length`).
 const WINDOW: usize = 256;
 /// Windows read per text: 2,032 word pieces. The rest of a longer text is not read.
-pub const MAX_WINDOWS: usize = 8;
+const MAX_WINDOWS: usize = 8;
 /// Characters of a text given to the tokenizer: more than eight windows can hold even at
 /// one word piece per character, so tokenizing stays bounded whatever a caller sends.
 const MAX_CHARS: usize = MAX_WINDOWS * WINDOW * 4;

@@ -75,7 +75,9 @@ pub fn template_parameters(options: &Options) -> Vec<(String, String)> {
         .iter()
         .any(|(k, _)| k == "EmbeddingProvider")
     {
-        let base_url = format!("http://127.0.0.1:{}/v1", options.embeddings_port);
+        let addr =
+            std::net::SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, options.embeddings_port));
+        let base_url = crate::embeddings::base_url(addr);
         parameters.extend(crate::embeddings::template_parameters(&base_url));
     }
     parameters.extend(options.parameters.iter().cloned());

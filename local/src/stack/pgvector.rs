@@ -27,10 +27,16 @@ pub async fn ensure(venv: &Venv) -> anyhow::Result<()> {
     let stamp = venv.root.join(".pgvector-build");
     let pg_config = venv.postgres_bin()?.join("pg_config");
     let installed = pg_lib_dir(&pg_config).await?.join("vector.so");
-    let built = |digest: &str| format!("{VERSION} {flags} {digest}");
-    if let (Ok(recorded), Ok(library)) =
-        (std::fs::read_to_string(&stamp), std::fs::read(&installed))
-        && recorded == built(&hex::encode(Sha256::digest(&library)))
+    // What the stamp says of our build: release, flags and the library's digest.
+    let built = || -> anyhow::Result<String> {
+        let library = std::fs::read(&installed)?;
+        Ok(format!(
+            "{VERSION} {flags} {}",
+            hex::encode(Sha256::digest(&library))
+        ))
+    };
+    if let (Ok(recorded), Ok(expected)) = (std::fs::read_to_string(&stamp), built())
+        && recorded == expected
     {
         return Ok(());
     }
@@ -73,8 +79,7 @@ pub async fn ensure(venv: &Venv) -> anyhow::Result<()> {
     std::fs::copy(source.join("vector.so"), &partial)?;
     std::fs::rename(&partial, &installed)
         .with_context(|| format!("cannot install {}", installed.display()))?;
-    let library = std::fs::read(&installed)?;
-    std::fs::write(&stamp, built(&hex::encode(Sha256::digest(&library))))?;
+    std::fs::write(&stamp, built()?)?;
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
 }
