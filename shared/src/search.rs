@@ -1,9 +1,9 @@
 //! Hybrid search over the caller's repositories: pgvector cosine distance (HNSW) and
 //! PostgreSQL full text (`ts_rank_cd`), fused by reciprocal rank fusion, in one statement.
 //! The keyword half matches a question asked in plain words: any of its significant words
-//! (stemmed, stop words and the corpus's most common words dropped) may match, and chunks
-//! that hold more of them, closer together, rank higher. Requiring every word (`websearch_to_tsquery`) found nothing for
-//! most questions a person types.
+//! (stemmed, stop words and, in a large corpus, its most common words dropped) may match, and chunks
+//! that hold more of them, closer together, rank higher. Requiring every word
+//! (`websearch_to_tsquery`) found nothing for most questions a person types.
 //! Equal fused scores (the first of one list and the first of the other both score
 //! 1/(k+1)) are settled by evidence, not by id: a hit found by both lists first, then one
 //! that matches the query's words (higher `ts_rank_cd`), then the nearer vector.
@@ -48,14 +48,15 @@ pub struct Hit {
     pub content: String,
 }
 
-/// A word found in more than this share of all chunks (PostgreSQL's statistics of the
-/// `tsv` column, kept by ANALYZE) says little about a question, as a stop word does, and
-/// matching it means ranking most of the table: at 100,000 chunks an any-word query took
-/// 400 ms. Such words are left out of the keyword query; a question made only of them
-/// needs all of them.
-macro_rules! common_share {
+/// A word more chunks than this hold (by PostgreSQL's statistics of the `tsv` column,
+/// kept by ANALYZE: its share of the table times the table's rows) says little about a
+/// question, as a stop word does, and matching it means ranking all those chunks: at
+/// 100,000 chunks an any-word query took 400 ms. Such words are left out of the keyword
+/// query; a question made only of them needs all of them. A smaller corpus keeps every
+/// word (a share alone would drop most words of a 50-document one).
+macro_rules! common_rows {
     () => {
-        "0.05"
+        "5000"
     };
 }
 
@@ -68,10 +69,10 @@ macro_rules! hybrid_sql {
             "WITH query_words AS (
                 SELECT DISTINCT lexeme FROM unnest(to_tsvector('english', :query_text))
             ), common_words AS (
-                SELECT m.word FROM pg_stats s,
+                SELECT m.word FROM pg_stats s JOIN pg_class t ON t.oid = 'chunks'::regclass,
                        unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS m(word, share)
                 WHERE s.schemaname = current_schema() AND s.tablename = 'chunks' AND s.attname = 'tsv'
-                  AND m.share > ", common_share!(), "
+                  AND m.share * t.reltuples > ", common_rows!(), "
             ), keyword_query AS (
                 SELECT coalesce(
                     (SELECT string_agg(quote_literal(w.lexeme), ' | ')::tsquery FROM query_words w
