@@ -128,7 +128,7 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16, 
         256,
     )
     .unwrap();
-    let vectors = shared::embed::Embedder::embed(&titan, &["hello".to_owned()])
+    let vectors = shared::ports::embed::Embedder::embed(&titan, &["hello".to_owned()])
         .await
         .unwrap();
     assert_eq!(vectors[0].len(), 256);

@@ -9,10 +9,11 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::chat::service::{Models, Speaker};
-use crate::chat::{Candidate, Fallback, ProviderSettings};
+use crate::chat::{Candidate, Fallback};
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 use crate::models::{AiModel, Catalogue};
+use crate::ports::chat::ProviderSettings;
 use crate::settings::Settings;
 
 /// Setting holding the system prompt every chat starts with.
@@ -43,31 +44,6 @@ pub struct Request<'a> {
     pub model: &'a str,
     /// A persona of one of the caller's teams whose system prompt applies.
     pub persona: Option<Uuid>,
-}
-
-/// The access rule, in one place: active, chat-enabled, and allowed to one of the caller's
-/// roles (administrators may use any model).
-pub fn check_access(model: &AiModel, caller: &Caller) -> Result<(), AppError> {
-    if !model.active {
-        return Err(AppError::forbidden(format!(
-            "{} is not active; an administrator can enable it",
-            model.name
-        )));
-    }
-    if !model.chat_enabled {
-        return Err(AppError::forbidden(format!(
-            "{} is not enabled for chat",
-            model.name
-        )));
-    }
-    if !model.allows(caller) {
-        return Err(AppError::forbidden(format!(
-            "{} is available to {} only",
-            model.name,
-            model.allowed_roles.join(", ")
-        )));
-    }
-    Ok(())
 }
 
 /// How to reach `model`'s provider: `<provider>.<field>` settings (database, then
@@ -167,7 +143,7 @@ impl StudioModels {
         request: Request<'_>,
     ) -> Result<Execution, AppError> {
         let (model, fallbacks) = self.catalogue.find(request.model).await?;
-        check_access(&model, caller)?;
+        model.check_access(caller)?;
         let system_prompt = match request.persona {
             Some(persona) => Some(persona_prompt(&self.db, caller, persona).await?),
             None => self.settings.text(SYSTEM_PROMPT).await?,
@@ -181,7 +157,7 @@ impl StudioModels {
         let primary = resolve(model).await?;
         let mut resolved = Vec::with_capacity(fallbacks.len());
         for model in fallbacks {
-            if check_access(&model, caller).is_ok() {
+            if model.check_access(caller).is_ok() {
                 resolved.push(resolve(model).await?);
             }
         }

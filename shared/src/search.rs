@@ -13,9 +13,9 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::data_api::{DataApi, Params, TextArray, Vector};
-use crate::embed::Embedder;
 use crate::error::AppError;
 use crate::knowledge::{Access, repositories};
+use crate::ports::embed::Embedder;
 
 /// Reciprocal rank fusion constant (the usual 60).
 pub const RRF_K: i64 = 60;

@@ -9,12 +9,12 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::chat::Usage;
 use crate::chat::relay::Relayed;
 use crate::chat::service::{Ledger, Speaker};
 use crate::data_api::{self, DataApi, Params};
 use crate::error::AppError;
 use crate::models::AiModel;
+use crate::ports::chat::Usage;
 
 /// Which feature made the call (`usage_events.feature`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

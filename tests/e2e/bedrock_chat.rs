@@ -6,11 +6,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use shared::chat::{
-    self, BedrockChat, ChatEvent, ChatMessage, ChatModel, ChatRequest, FinishReason, ProviderError,
-    ProviderSettings, ReasoningEffort,
-};
+use shared::chat::BedrockChat;
 use shared::chunk::estimate_tokens;
+use shared::ports;
+use shared::ports::chat::{
+    ChatEvent, ChatMessage, ChatModel, ChatRequest, FinishReason, ProviderError, ProviderSettings,
+    ReasoningEffort,
+};
 use studio_local::bedrock::{BedrockServer, Fault, Script};
 
 const CLAUDE: &str = "anthropic.claude-3-haiku-20240307-v1:0";
@@ -101,7 +103,7 @@ async fn the_answer_streams_in_deltas_then_usage_then_a_stop() {
 async fn reasoning_streams_apart_from_the_answer_and_a_small_limit_ends_with_length() {
     let server = server_with(vec![]).await;
     let bedrock = model(&server, Duration::from_secs(10));
-    let done = chat::complete(
+    let done = ports::chat::complete(
         &bedrock,
         ChatRequest {
             reasoning_effort: Some(ReasoningEffort::Low),
@@ -114,7 +116,7 @@ async fn reasoning_streams_apart_from_the_answer_and_a_small_limit_ends_with_len
     assert!(done.text.contains(QUESTION));
     assert_eq!(done.finish_reason, Some(FinishReason::Stop));
 
-    let short = chat::complete(
+    let short = ports::chat::complete(
         &bedrock,
         ChatRequest {
             max_output_tokens: Some(6),
@@ -207,7 +209,7 @@ async fn a_stream_cut_mid_answer_ends_with_a_stream_error_after_the_deltas_sent(
 async fn a_slow_first_token_still_arrives_because_the_timeout_only_bounds_acceptance() {
     let server = server_with(vec![Fault::SlowFirstToken { delay_ms: 600 }]).await;
     let bedrock = model(&server, Duration::from_millis(200));
-    let done = chat::complete(&bedrock, request()).await.unwrap();
+    let done = ports::chat::complete(&bedrock, request()).await.unwrap();
     assert!(done.text.contains(QUESTION));
     assert_eq!(done.finish_reason, Some(FinishReason::Stop));
 }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use shared::chat::{
-    self, ChatEvent, ChatMessage, ChatModel, ChatRequest, FinishReason, ProviderError,
-    ProviderSettings, Usage,
+use shared::chat;
+use shared::ports;
+use shared::ports::chat::{
+    ChatEvent, ChatMessage, ChatModel, ChatRequest, FinishReason, ProviderError, ProviderSettings,
+    Usage,
 };
 use studio_local::mock_providers::{Fault, MockProviders, MockUsage, Script, split_deltas};
 
@@ -150,7 +152,7 @@ async fn a_whole_completion_gathers_text_usage_and_finish() {
         s.reply = None;
         s.finish_reason = "length".to_owned();
     });
-    let done = chat::complete(&*openai(&mock).await, request("gpt-4o"))
+    let done = ports::chat::complete(&*openai(&mock).await, request("gpt-4o"))
         .await
         .unwrap();
     assert_eq!(done.text, "What is the capital of France?");
@@ -234,7 +236,7 @@ async fn a_slow_first_token_still_completes() {
     let mock = mock().await;
     mock.mock
         .fail_next(1, Fault::SlowFirstToken { delay_ms: 400 });
-    let done = chat::complete(&*openai(&mock).await, request("gpt-4o"))
+    let done = ports::chat::complete(&*openai(&mock).await, request("gpt-4o"))
         .await
         .unwrap();
     assert_eq!(done.text, REPLY);
@@ -249,7 +251,7 @@ async fn a_first_token_slower_than_the_timeout_is_a_timeout() {
     let mut quick = settings(mock.openai_base_url());
     quick.timeout = Some(Duration::from_millis(200));
     let model = chat::build("openai", &quick).await.unwrap();
-    let error = chat::complete(&*model, request("gpt-4o"))
+    let error = ports::chat::complete(&*model, request("gpt-4o"))
         .await
         .err()
         .unwrap();
@@ -263,7 +265,7 @@ async fn azure_calls_the_deployment_with_the_api_key_header() {
     azure.api_version = Some("2024-10-21".to_owned());
     let model = chat::build("azure", &azure).await.unwrap();
     assert_eq!(model.provider(), "azure");
-    let done = chat::complete(&*model, request("prod-gpt4o"))
+    let done = ports::chat::complete(&*model, request("prod-gpt4o"))
         .await
         .unwrap();
     assert_eq!(done.text, REPLY);
@@ -289,7 +291,9 @@ async fn an_openai_compatible_server_needs_no_key() {
     )
     .await
     .unwrap();
-    let done = chat::complete(&*model, request("llama3.2")).await.unwrap();
+    let done = ports::chat::complete(&*model, request("llama3.2"))
+        .await
+        .unwrap();
     assert_eq!(done.text, Script::default().reply.unwrap());
     let sent = &mock.mock.requests()[0];
     assert_eq!(sent.header("authorization"), None);
@@ -304,7 +308,7 @@ async fn a_gemini_answer_streams_as_the_providers_deltas_with_its_usage() {
     mock.mock
         .update(|s| s.reasoning = Some("Thinking about France.".to_owned()));
     let mut asked = request("gemini-2.5-flash");
-    asked.reasoning_effort = Some(chat::ReasoningEffort::Medium);
+    asked.reasoning_effort = Some(ports::chat::ReasoningEffort::Medium);
     let items = drain(&*gemini(&mock).await, asked).await.unwrap();
 
     assert_eq!(texts(&items), split_deltas(REPLY));
@@ -403,7 +407,7 @@ async fn a_slow_gemini_first_token_still_completes() {
     let mock = mock().await;
     mock.mock
         .fail_next(1, Fault::SlowFirstToken { delay_ms: 400 });
-    let done = chat::complete(&*gemini(&mock).await, request("gemini-2.0-flash"))
+    let done = ports::chat::complete(&*gemini(&mock).await, request("gemini-2.0-flash"))
         .await
         .unwrap();
     assert_eq!(done.text, REPLY);
@@ -518,7 +522,7 @@ async fn the_offline_answerer_quotes_the_passages_with_their_markers() {
         "Use the passages below.\n\n[1] Atlas (page 3)\nParis is the capital of France. It lies on the Seine.\n\n[2] Rivers\nThe Seine flows into the English Channel at Le Havre.\n"
             .to_owned(),
     );
-    let done = chat::complete(&*model, asked).await.unwrap();
+    let done = ports::chat::complete(&*model, asked).await.unwrap();
     assert!(done.text.contains("offline"), "{}", done.text);
     assert!(
         done.text.contains(

@@ -11,7 +11,7 @@ use aws_sdk_textract::types::{
 };
 use serde_json::Value;
 use shared::adapters::aws::TextractOcr;
-use shared::ocr::{Completion, JobResult, OcrEngine};
+use shared::ports::ocr::{Completion, JobResult, OcrEngine};
 use studio_local::authorize::Authorizer;
 use studio_local::textract::{TextractConfig, TextractServer};
 use studio_tests::http::env;

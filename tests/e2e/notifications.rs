@@ -11,9 +11,8 @@ use serde_json::json;
 use shared::adapters::aws::SesMailer;
 use shared::data_api::Params;
 use shared::notify::mime::Mailbox;
-use shared::notify::{
-    self, Attachment, Backoff, Email, EmailOutcome, Kind, MailError, Mailer, Notification,
-};
+use shared::notify::{self, Backoff, EmailOutcome, Kind, Notification};
+use shared::ports::mail::{Attachment, Email, MailError, Mailer};
 use studio_local::mailbox::SesServer;
 use studio_tests::TestDb;
 use uuid::Uuid;

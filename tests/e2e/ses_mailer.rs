@@ -8,9 +8,8 @@ use std::path::{Path, PathBuf};
 use mail_parser::{MessageParser, MimeHeaders};
 use shared::adapters::aws::SesMailer;
 use shared::notify::mime::Mailbox;
-use shared::notify::{
-    self, Attachment, Email, EmailOutcome, Kind, MailError, Mailer, Notification,
-};
+use shared::notify::{self, EmailOutcome, Kind, Notification};
+use shared::ports::mail::{Attachment, Email, MailError, Mailer};
 use studio_local::mailbox::SesServer;
 use studio_tests::TestDb;
 use uuid::Uuid;

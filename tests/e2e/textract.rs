@@ -15,7 +15,8 @@ use shared::data_api::Params;
 use shared::fetch::FetchPolicy;
 use shared::ingest::pipeline::{DocumentExtractor, Pipeline, TokenChunker};
 use shared::knowledge::{NewItem, NewRepository, items, repositories};
-use shared::ocr::{Completion, DocumentLocation, JobResult, OcrEngine, budget, jobs};
+use shared::ocr::{budget, jobs};
+use shared::ports::ocr::{Completion, DocumentLocation, JobResult, OcrEngine};
 use studio_tests::TestDb;
 use uuid::Uuid;
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use rust_decimal::Decimal;
 use serde_json::json;
-use shared::chat::Usage;
 use shared::models;
+use shared::ports::chat::Usage;
 use shared::usage::{self, Feature, UsageRecord};
 use studio_tests::TestDb;
 use uuid::Uuid;

@@ -4,8 +4,8 @@
 use lambda_http::{Body, Request, Response};
 use shared::auth;
 use shared::data_api::DataApi;
-use shared::embed::Embedder;
 use shared::http;
+use shared::ports::embed::Embedder;
 use shared::ports::{ObjectStore, Queue};
 use shared::settings::Settings;
 

@@ -10,7 +10,7 @@ use shared::chat::request::ChatBody;
 use shared::chat::service::{self, Ledger, Models};
 use shared::chat::{compare, openai_compat};
 use shared::data_api::DataApi;
-use shared::embed::Embedder;
+use shared::ports::embed::Embedder;
 use shared::rate_limit;
 use shared::settings::Settings;
 use shared::{AppError, http};

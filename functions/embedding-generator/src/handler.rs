@@ -9,8 +9,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use shared::AppError;
 use shared::data_api::DataApi;
-use shared::embed::{EmbedReport, Embedder, embed_chunks};
+use shared::embed::{EmbedReport, embed_chunks};
 use shared::ingest::attempt::{self, deadline_from_ms};
+use shared::ports::embed::Embedder;
 use shared::{ingest, sqs};
 use uuid::Uuid;
 

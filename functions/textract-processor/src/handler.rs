@@ -1,12 +1,14 @@
 //! A message is an SNS-wrapped Textract completion (or Textract's JSON with raw delivery).
-//! Each goes through [`shared::ocr::complete`]; a document OCR cannot read ends as a
+//! Each goes through [`shared::ingest::complete_ocr`]; a document OCR cannot read ends as a
 //! `failed` item, not as a retry. On the last delivery (or a failure no retry can fix) the
 //! item and its job are marked failed with the reason before the message goes to the DLQ.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use shared::ingest::attempt::Attempt;
 use shared::ingest::{self, pipeline::Pipeline};
-use shared::ocr::{self, Completed, Completion, OcrEngine, jobs};
+use shared::ingest::{Completed, complete_ocr};
+use shared::ocr::jobs;
+use shared::ports::ocr::{Completion, OcrEngine};
 use shared::{AppError, sqs};
 use uuid::Uuid;
 
@@ -40,7 +42,7 @@ async fn complete_message(
         sqs::receive_count(&message),
         deps.max_receive_count,
     );
-    match ocr::complete(&deps.pipeline, deps.engine, &completion, &attempt).await {
+    match complete_ocr(&deps.pipeline, deps.engine, &completion, &attempt).await {
         Ok(Completed::Item(outcome)) => {
             tracing::info!(
                 job_id = completion.job_id,

@@ -111,7 +111,7 @@ mod tests {
     use super::*;
     use shared::adapters::aws::SesMailer;
     use shared::notify::mime::Mailbox;
-    use shared::notify::{Attachment, Email, Mailer};
+    use shared::ports::mail::{Attachment, Email, Mailer};
 
     #[tokio::test]
     async fn the_listing_shows_what_the_local_ses_wrote() {

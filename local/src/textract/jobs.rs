@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::Value;
-use shared::ocr::{Completion, DocumentLocation, TEXT_DETECTION_API};
+use shared::ports::ocr::{Completion, DocumentLocation, TEXT_DETECTION_API};
 use tokio::sync::Semaphore;
 
 use super::engine::{self, Failure, Limits};

@@ -6,9 +6,9 @@ pub mod aws;
 use std::sync::Arc;
 
 use crate::config::{self, ConfigError};
-use crate::notify::Mailer;
 use crate::notify::mime::Mailbox;
-use crate::ocr::OcrEngine;
+use crate::ports::mail::Mailer;
+use crate::ports::ocr::OcrEngine;
 
 /// The OCR engine `OCR_PROVIDER` names: `textract` (needs `DOCUMENTS_BUCKET`,
 /// `TEXTRACT_TOPIC_ARN`, `TEXTRACT_ROLE_ARN`; locally the stack's Textract server), or

@@ -13,17 +13,18 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::lease::{self, MAX_RESUMES};
+use super::lease::{self, MAX_RESUMES, died_reason};
+use super::store::Execution;
 use super::store::{self, Recorder};
 use super::{Budget, ChainPrompt, ChainRun, Services, Step, Tools};
 use crate::assistant::{self, Assistant};
 use crate::auth::{self, Caller};
 use crate::chat::service::{Ledger, Models};
 use crate::data_api::DataApi;
-use crate::embed::Embedder;
 use crate::error::AppError;
-use crate::notify::Mailer;
 use crate::ports::Queue;
+use crate::ports::embed::Embedder;
+use crate::ports::mail::Mailer;
 
 /// Time kept back from an invocation's deadline to store results and hand on the run.
 pub const DEFAULT_MARGIN: Duration = Duration::from_secs(10);
@@ -172,5 +173,21 @@ impl Executor<'_> {
             budget,
         )
         .await
+    }
+}
+
+impl Executor<'_> {
+    /// Fails a run just taken over after more deaths than [`MAX_RESUMES`] allows.
+    pub(super) async fn give_up_died(&self, execution: &Execution) -> Result<(), AppError> {
+        let done = store::results(self.db, execution.id).await?.len();
+        let reason = died_reason(
+            execution.resumes,
+            i64::try_from(done).unwrap_or(i64::MAX),
+            None,
+        );
+        tracing::warn!(execution_id = %execution.id, reason, "Run given up");
+        store::fail(self.db, execution.id, &reason).await?;
+        self.conclude(execution.id).await;
+        Ok(())
     }
 }

@@ -11,7 +11,10 @@ pub mod lease;
 mod prompt;
 pub mod scheduled;
 pub mod store;
+mod sweep;
 pub mod template;
+
+pub use sweep::Swept;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -23,11 +26,11 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use crate::auth::Caller;
-use crate::chat::Usage;
 use crate::chat::service::{Ledger, Models};
 use crate::chat::ui_stream::Citation;
 use crate::data_api::{DataApi, Decimal};
-use crate::embed::Embedder;
+use crate::ports::chat::Usage;
+use crate::ports::embed::Embedder;
 use prompt::{run_prompt, skipped};
 
 /// At most this many prompts in a chain.

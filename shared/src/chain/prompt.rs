@@ -11,8 +11,8 @@ use tokio::sync::mpsc;
 use super::{ChainPrompt, ChainRun, MAX_TOOL_CHARS, PromptResult, Services, Status, template};
 use crate::chat::rag::{self, Retrieved};
 use crate::chat::relay::relay;
-use crate::chat::{ChatMessage, ChatRequest, Usage};
 use crate::data_api::Decimal;
+use crate::ports::chat::{ChatMessage, ChatRequest, Usage};
 
 pub(super) fn skipped(prompt: &ChainPrompt, reason: &str) -> PromptResult {
     PromptResult {

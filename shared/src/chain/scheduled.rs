@@ -15,7 +15,8 @@ use crate::assistant;
 use crate::auth::{self, Caller};
 use crate::data_api::{DataApi, Decimal, Params};
 use crate::error::AppError;
-use crate::notify::{self, Attachment, Email, Kind, Notification};
+use crate::notify::{self, Kind, Notification};
+use crate::ports::mail::{Attachment, Email};
 use crate::schedule::claim::{Claimed, record_outcome};
 
 /// The schedule a notification is about.

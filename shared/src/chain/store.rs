@@ -11,9 +11,9 @@ use uuid::Uuid;
 
 use super::{ChainOutcome, Progress, PromptResult, Status};
 use crate::auth::Caller;
-use crate::chat::Usage;
 use crate::data_api::{DataApi, Decimal, Params, TextArray};
 use crate::error::AppError;
+use crate::ports::chat::Usage;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all(serialize = "camelCase"))]

@@ -32,10 +32,10 @@ fn prompts_run_by_position_with_parallel_groups_together() {
     );
 }
 
-use crate::chat::ChatRequest;
 use crate::chat::service::Speaker;
-use crate::chat::{ChatEvent, ChatModel, ChatStream, FinishReason, ProviderError};
 use crate::error::AppError;
+use crate::ports::chat::ChatRequest;
+use crate::ports::chat::{ChatEvent, ChatModel, ChatStream, FinishReason, ProviderError};
 use std::sync::{Arc, Mutex};
 
 /// Answers `answer: <prompt>`; fails when the prompt contains "FAIL".

@@ -14,11 +14,11 @@ use aws_smithy_types::{Document, Number};
 use futures_util::stream;
 use serde_json::{Value, json};
 
-use super::{
+use crate::adapters::aws::bedrock::{self, Failure};
+use crate::ports::chat::{
     ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, ProviderError, ProviderSettings,
     ReasoningEffort, Role, Usage,
 };
-use crate::adapters::aws::bedrock::{self, Failure};
 
 type Receiver = aws_sdk_bedrockruntime::primitives::event_stream::EventReceiver<
     ConverseStreamOutput,

@@ -9,10 +9,10 @@ use uuid::Uuid;
 use super::relay::relay;
 use super::service::{Ledger, Models, Speaker};
 use super::ui_stream::UiChunk;
-use super::{ChatMessage, ChatRequest, FinishReason};
 use crate::auth::Caller;
 use crate::data_api::DataApi;
 use crate::error::AppError;
+use crate::ports::chat::{ChatMessage, ChatRequest, FinishReason};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

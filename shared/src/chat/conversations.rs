@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::Usage;
 use crate::auth::Caller;
 use crate::data_api::{DataApi, Decimal, Params, TextArray};
 use crate::error::AppError;
+use crate::ports::chat::Usage;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all(serialize = "camelCase"))]

@@ -14,11 +14,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{self, Decoder, Step};
-use super::{
+use crate::error::AppError;
+use crate::ports::chat::{
     ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, ProviderError, ProviderSettings,
     ReasoningEffort, Role, Usage,
 };
-use crate::error::AppError;
 
 pub const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
@@ -266,7 +266,7 @@ impl Decoder for ChunkDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ChatMessage;
+    use crate::ports::chat::ChatMessage;
 
     #[test]
     fn thoughts_stream_as_reasoning_and_the_last_usage_counts() {

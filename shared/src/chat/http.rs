@@ -10,10 +10,10 @@ use eventsource_stream::{EventStreamError, Eventsource};
 use futures_util::{StreamExt, stream};
 use reqwest::header::HeaderMap;
 
-use super::{ChatEvent, ChatStream, ProviderError};
+use crate::ports::chat::{ChatEvent, ChatStream, ProviderError};
 
 /// How long to wait for the first byte, and at most between two bytes of a stream, when
-/// [`super::ProviderSettings::timeout`] says nothing.
+/// [`crate::ports::chat::ProviderSettings::timeout`] says nothing.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One client for the process, so warm Lambda invocations reuse its connections.

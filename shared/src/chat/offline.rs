@@ -9,10 +9,10 @@
 use async_trait::async_trait;
 use futures_util::stream;
 
-use super::{
+use crate::chunk::estimate_tokens;
+use crate::ports::chat::{
     ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, ProviderError, Role, Usage,
 };
-use crate::chunk::estimate_tokens;
 
 /// How many passages an offline answer quotes.
 const MAX_QUOTED: usize = 3;
@@ -189,7 +189,7 @@ impl ChatModel for OfflineChat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::{ChatMessage, complete};
+    use crate::ports::chat::{ChatMessage, complete};
 
     const PROMPT: &str = "Answer from these passages and cite them as [n].
 

@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::http::{self, Decoder, Step};
-use super::{
+use crate::error::AppError;
+use crate::ports::chat::{
     ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, ProviderError, ProviderSettings,
     ReasoningEffort, Role, Usage,
 };
-use crate::error::AppError;
 
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// The GA Azure OpenAI API version that streams usage (`stream_options`).
@@ -341,7 +341,7 @@ impl Decoder for ChunkDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::chat::ChatMessage;
+    use crate::ports::chat::ChatMessage;
 
     fn decode(lines: &[&str]) -> (Vec<ChatEvent>, Option<ProviderError>) {
         let mut decoder = ChunkDecoder::default();

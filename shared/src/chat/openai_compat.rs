@@ -11,11 +11,11 @@ use super::rag::{self, Retrieved};
 use super::relay::relay;
 use super::service::{Ledger, Models, Speaker};
 use super::ui_stream::UiChunk;
-use super::{ChatMessage, ChatRequest, FinishReason, ReasoningEffort, Role, Usage};
 use crate::auth::Caller;
 use crate::data_api::DataApi;
-use crate::embed::Embedder;
 use crate::error::{AppError, ErrorCode};
+use crate::ports::chat::{ChatMessage, ChatRequest, FinishReason, ReasoningEffort, Role, Usage};
+use crate::ports::embed::Embedder;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct CompletionBody {

@@ -178,7 +178,7 @@ async fn usable_model(db: &DataApi, caller: &Caller, reference: &str) -> Result<
             ErrorCode::NotFound | ErrorCode::Validation => invalid("modelId", e.message),
             _ => e,
         })?;
-    crate::executor::check_access(&model, caller)?;
+    model.check_access(caller)?;
     Ok(model.id)
 }
 

@@ -8,8 +8,8 @@ use super::ui_stream::Citation;
 use crate::auth::Caller;
 use crate::chunk::estimate_tokens;
 use crate::data_api::DataApi;
-use crate::embed::Embedder;
 use crate::error::AppError;
+use crate::ports::embed::Embedder;
 use crate::search::{self, Hit, Mode};
 
 /// Passages take at most this many tokens of the prompt.

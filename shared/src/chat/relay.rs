@@ -8,7 +8,7 @@ use tokio::sync::mpsc;
 
 use super::resilience::Fallback;
 use super::ui_stream::UiChunk;
-use super::{ChatEvent, ChatRequest, ChatStream, FinishReason, ProviderError, Usage};
+use crate::ports::chat::{ChatEvent, ChatRequest, ChatStream, FinishReason, ProviderError, Usage};
 
 /// What one model call produced, complete or not.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,7 +154,7 @@ pub async fn relay(
 mod tests {
     use super::*;
     use crate::chat::resilience::Candidate;
-    use crate::chat::{ChatModel, ChatStream};
+    use crate::ports::chat::{ChatModel, ChatStream};
     use async_trait::async_trait;
     use std::sync::Arc;
 

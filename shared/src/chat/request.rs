@@ -5,8 +5,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::{ChatMessage, ReasoningEffort, Role};
 use crate::error::{AppError, ErrorCode};
+use crate::ports::chat::{ChatMessage, ReasoningEffort, Role};
 
 /// At most this many characters of conversation go to a model (about 50k tokens).
 pub const MAX_PROMPT_CHARS: usize = 200_000;

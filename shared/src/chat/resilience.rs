@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use futures_util::{Stream, StreamExt, stream};
 
-use super::{ChatEvent, ChatModel, ChatRequest, ChatStream, ProviderError};
+use crate::ports::chat::{ChatEvent, ChatModel, ChatRequest, ChatStream, ProviderError};
 
 /// A 429 asking to wait at most this long is retried once on the same model.
 pub const MAX_RETRY_WAIT: Duration = Duration::from_secs(2);
@@ -322,7 +322,7 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::*;
-    use crate::chat::{FinishReason, complete};
+    use crate::ports::chat::{FinishReason, complete};
 
     type Outcome = Result<Vec<Result<ChatEvent, ProviderError>>, ProviderError>;
 

@@ -14,11 +14,11 @@ use super::relay::{Relayed, relay};
 use super::request::ChatTurn;
 use super::resilience::Fallback;
 use super::ui_stream::UiChunk;
-use super::{ChatRequest, FinishReason, ReasoningEffort, Usage};
 use crate::auth::Caller;
 use crate::data_api::{DataApi, Decimal};
 use crate::error::AppError;
 use crate::models::AiModel;
+use crate::ports::chat::{ChatRequest, FinishReason, ReasoningEffort, Usage};
 
 /// One voice in the answer: a model (with its fallbacks), with a persona's name and prompt
 /// when it has one.
@@ -290,7 +290,7 @@ pub trait Models: Send + Sync {
 pub async fn prepare(
     db: &DataApi,
     models: &dyn Models,
-    embedder: &dyn crate::embed::Embedder,
+    embedder: &dyn crate::ports::embed::Embedder,
     caller: Caller,
     turn: ChatTurn,
     request_id: String,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::FinishReason;
+use crate::ports::chat::FinishReason;
 
 /// The header that tells the AI SDK client which protocol the body speaks.
 pub const PROTOCOL_HEADER: (&str, &str) = ("x-vercel-ai-ui-message-stream", "v1");

@@ -9,8 +9,8 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{EmbedError, Embedder};
 use crate::adapters::aws::bedrock::{self, Failure};
+use crate::ports::embed::{EmbedError, Embedder};
 
 /// Titan v2 texts per `embed` call: the generator writes vectors after each call, so this
 /// bounds what a throttled call makes us redo.

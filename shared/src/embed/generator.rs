@@ -8,9 +8,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{EmbedError, Embedder};
 use crate::data_api::{DataApi, DbError, Params, TextArray, Vector};
 use crate::error::{AppError, ErrorCode};
+use crate::ports::embed::{EmbedError, Embedder};
 
 /// Bytes of vector text per write statement, under the Data API's 4 MiB request limit.
 const WRITE_BUDGET: usize = 3 * 1024 * 1024;

@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use sha2::{Digest, Sha256};
 
-use super::{EmbedError, Embedder};
+use crate::ports::embed::{EmbedError, Embedder};
 
 #[derive(Debug, Clone)]
 pub struct HashingEmbedder {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{EmbedError, Embedder};
+use crate::ports::embed::{EmbedError, Embedder};
 
 pub struct OpenAiEmbedder {
     http: reqwest::Client,

@@ -2,7 +2,10 @@
 //! (by item id and document hash) in few Data API calls, and the per-object [`pipeline`].
 
 pub mod attempt;
+mod ocr_completion;
 pub mod pipeline;
+
+pub use ocr_completion::{Completed, complete_ocr};
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -20,7 +20,8 @@ use crate::error::AppError;
 use crate::extract::{Deadline, Extracted, Limits, Page, extract_document};
 use crate::fetch::{FetchPolicy, fetch};
 use crate::knowledge::ObjectKey;
-use crate::ocr::{OcrEngine, budget, jobs};
+use crate::ocr::{budget, jobs};
+use crate::ports::ocr::OcrEngine;
 use crate::ports::{ObjectStore, Queue};
 
 /// Chunk ids per embedding message: 4,000 ids are ~160 KB, under SQS's 256 KB, so a

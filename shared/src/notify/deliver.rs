@@ -6,8 +6,9 @@ use std::time::Duration;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{MailError, Mailer, Notification};
+use super::Notification;
 use crate::data_api::{DataApi, Params};
+use crate::ports::mail::{MailError, Mailer};
 
 /// Longest body stored in-app; longer ones are cut (the e-mail keeps the whole result).
 const MAX_BODY_CHARS: usize = 16_000;

@@ -5,7 +5,7 @@ use mail_builder::MessageBuilder;
 use mail_builder::headers::address::Address;
 use uuid::Uuid;
 
-use super::{Email, MailError};
+use crate::ports::mail::{Email, MailError};
 
 /// SES v2 accepts raw messages up to 40 MB, encoding included.
 pub const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
@@ -118,7 +118,7 @@ pub fn build(from: &Mailbox, email: &Email) -> Result<Built, MailError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::Attachment;
+    use crate::ports::mail::Attachment;
     use mail_parser::MimeHeaders;
 
     fn email() -> Email {

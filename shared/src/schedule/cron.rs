@@ -9,7 +9,7 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds, Year};
 
-use super::recurrence::resolve;
+use super::wall_clock::resolve;
 use crate::error::AppError;
 
 /// Which syntax the expression was written in.

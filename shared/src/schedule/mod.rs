@@ -7,6 +7,7 @@ pub mod recurrence;
 pub mod schedules;
 #[cfg(test)]
 mod tests;
+mod wall_clock;
 
 pub use claim::{Claimed, OutcomeRecorded, claim_due, record_outcome};
 pub use cron::{CronForm, CustomCron};

@@ -12,14 +12,12 @@
 //! past the end of a shorter month means that month's last day (31 runs on 30 April and
 //! 28 or 29 February).
 
-use chrono::{
-    DateTime, Datelike, Days, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset, TimeDelta,
-    TimeZone, Utc, Weekday,
-};
+use chrono::{DateTime, Datelike, Days, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::cron::CustomCron;
+use super::wall_clock::resolve;
 use crate::error::AppError;
 
 /// How often a schedule runs, as the API names it.
@@ -254,25 +252,4 @@ fn clamp_day(first: NaiveDate, day: u32) -> NaiveDate {
         .and_then(|next| next.pred_opt())
         .map_or(28, |d| d.day());
     first.with_day(day.min(last)).unwrap_or(first)
-}
-
-/// The instant a local wall-clock time means in `tz`: the first of two when the clocks
-/// repeat it, and moved forward by the gap when they skip it.
-pub(super) fn resolve(tz: Tz, local: NaiveDateTime) -> Option<DateTime<Utc>> {
-    match tz.from_local_datetime(&local) {
-        LocalResult::Single(t) => Some(t.to_utc()),
-        LocalResult::Ambiguous(first, _) => Some(first.to_utc()),
-        LocalResult::None => {
-            // The offset in force a day earlier is the one before the gap.
-            let before = tz
-                .offset_from_utc_datetime(&(local.checked_sub_signed(TimeDelta::days(1))?))
-                .fix()
-                .local_minus_utc();
-            Some(
-                local
-                    .checked_sub_signed(TimeDelta::seconds(i64::from(before)))?
-                    .and_utc(),
-            )
-        }
-    }
 }

@@ -7,7 +7,7 @@ use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
 use crate::notify::mime::{self, Mailbox};
-use crate::notify::{Email, MailError, Mailer};
+use crate::ports::mail::{Email, MailError, Mailer};
 
 #[derive(Debug, Clone)]
 pub struct SesMailer {

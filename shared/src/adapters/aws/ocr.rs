@@ -12,7 +12,7 @@ use aws_sdk_textract::types::{
 use uuid::Uuid;
 
 use crate::error::{AppError, ErrorCode};
-use crate::ocr::{Completion, JobResult, OcrEngine, OcrPage};
+use crate::ports::ocr::{Completion, JobResult, OcrEngine, OcrPage};
 
 /// Blocks per `GetDocumentTextDetection` page (Textract's maximum).
 const MAX_RESULTS: i32 = 1000;

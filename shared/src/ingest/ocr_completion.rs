@@ -5,12 +5,14 @@
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::jobs::{self, JobStatus};
-use super::{Completion, JobResult, OcrEngine, TEXT_DETECTION_API};
+use super::attempt::{self, Attempt, Stage};
+use super::pipeline::{Outcome, Pipeline};
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
-use crate::ingest::attempt::{self, Attempt, Stage};
-use crate::ingest::pipeline::{Outcome, Pipeline};
+use crate::extract::{DocumentKind, Extracted, Page};
+use crate::ocr::jobs::{self, JobStatus};
+use crate::ports::ocr::OcrPage;
+use crate::ports::ocr::{Completion, JobResult, OcrEngine, TEXT_DETECTION_API};
 
 /// What became of one completion.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,7 +25,7 @@ pub enum Completed {
 
 /// Handles one completion notification, in `attempt` (recorded on the item, so a death of
 /// the textract-processor on its last delivery fails the item: see [`attempt::sweep`]).
-pub async fn complete(
+pub async fn complete_ocr(
     pipeline: &Pipeline<'_>,
     engine: &dyn OcrEngine,
     completion: &Completion,
@@ -72,7 +74,7 @@ pub async fn complete(
             .await?
     } else {
         pipeline
-            .ingest_text(job.item_id, JobResult::into_extracted(pages))
+            .ingest_text(job.item_id, into_extracted(pages))
             .await?
     };
     // Settled after the chunks are stored: a crash in between redoes the (idempotent) store.
@@ -97,4 +99,20 @@ async fn item_exists(db: &DataApi, job_tag: Option<&str>) -> Result<bool, AppErr
         )
         .await?;
     Ok(found.exists)
+}
+
+/// The document as the chunker takes it: one page of text per OCR page, lines joined.
+fn into_extracted(pages: Vec<OcrPage>) -> Extracted {
+    Extracted {
+        kind: DocumentKind::Text,
+        pages: pages
+            .into_iter()
+            .map(|p| Page {
+                number: p.number,
+                text: p.lines.join("\n"),
+            })
+            .collect(),
+        needs_ocr: false,
+        title: None,
+    }
 }

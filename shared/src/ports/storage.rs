@@ -1,4 +1,4 @@
-//! The narrow ports domain code takes for storage and queues; adapters implement them.
+//! Storage and queues: where uploaded documents live and how work reaches another function.
 
 use std::time::Duration;
 
