@@ -1,7 +1,8 @@
 //! The api function on API Gateway REST events (the fixture, varied), against the real
 //! schema, moto's S3 and SQS, and the offline embedder.
 
-use api::handler::{Deps, handle};
+use api::deps::Deps;
+use api::handler::handle;
 use serde_json::{Value, json};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
 use shared::data_api::Params;

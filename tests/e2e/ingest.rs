@@ -233,7 +233,7 @@ async fn a_changed_document_replaces_its_chunks() {
         .unwrap();
     assert_eq!(old.n, 0);
 
-    ingest::fail(&t.db, item.id, &"x".repeat(5000))
+    items::fail(&t.db, item.id, &"x".repeat(5000))
         .await
         .unwrap();
     let failed = items::get(&t.db, &owner, item.id).await.unwrap();

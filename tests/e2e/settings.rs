@@ -34,7 +34,7 @@ struct Responses(Vec<String>);
 impl Responses {
     async fn call(
         &mut self,
-        deps: &api::handler::Deps,
+        deps: &api::deps::Deps,
         method: &str,
         path: &str,
         body: Option<Value>,

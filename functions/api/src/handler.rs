@@ -1,33 +1,30 @@
 //! Turns an API Gateway request into a caller and a route, and the outcome into an
 //! ActionState response with the request id.
 
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt, Response};
 use shared::auth;
-use shared::data_api::DataApi;
 use shared::http;
-use shared::ports::embed::Embedder;
-use shared::ports::{ObjectStore, Queue};
-use shared::settings::Settings;
 
+use crate::deps::Deps;
+use crate::extract::Call;
 use crate::routes;
-
-pub struct Deps {
-    pub db: DataApi,
-    pub store: Box<dyn ObjectStore>,
-    /// The file-processing queue, for reprocessing and URL items.
-    pub processing: Box<dyn Queue>,
-    /// The assistant-runs queue the scheduled-executor consumes.
-    pub assistant_runs: Box<dyn Queue>,
-    pub embedder: Box<dyn Embedder>,
-    /// Runtime settings (one per process: clones share the cache).
-    pub settings: Settings,
-}
 
 pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, lambda_http::Error> {
     let request_id = http::request_id(&request);
+    let raw_path = request.raw_http_path().to_owned();
+    let path: Vec<&str> = raw_path.split('/').filter(|s| !s.is_empty()).collect();
     let outcome = match http::claims(&request) {
         Ok(claims) => match auth::resolve(&deps.db, &claims).await {
-            Ok(caller) => routes::dispatch(&request, &caller, deps, &request_id).await,
+            Ok(caller) => {
+                let call = Call {
+                    request: &request,
+                    caller: &caller,
+                    deps,
+                    request_id: &request_id,
+                    path: &path,
+                };
+                routes::dispatch(&call).await
+            }
             Err(error) => Err(error),
         },
         Err(error) => Err(error),

@@ -2,12 +2,12 @@
 //! notifications, assistants, schedules, models, settings, roles and usage, behind API
 //! Gateway's Cognito authorizer. Identity comes only from the authorizer's claims in the
 //! request context.
+//!
+//! [`handler`] resolves the caller and hands a [`extract::Call`] to [`routes`], where each
+//! resource's router parses its input and calls the domain in `shared`; [`deps`] holds
+//! what they reach.
 
-pub mod admin;
-pub mod assistant_routes;
-pub mod conversations;
-pub mod execution_routes;
+pub mod deps;
+pub mod extract;
 pub mod handler;
-pub mod notifications;
-pub mod personas;
 pub mod routes;

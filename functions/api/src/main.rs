@@ -1,6 +1,7 @@
 //! api entry point: builds clients once and serves API Gateway proxy requests.
 
-use api::handler::{Deps, handle};
+use api::deps::Deps;
+use api::handler::handle;
 use lambda_http::{Error, run, service_fn};
 use std::sync::Arc;
 

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use shared::AppError;
 use shared::ingest::attempt::Attempt;
-use shared::ingest::{self, pipeline::Outcome, pipeline::Pipeline};
-use shared::knowledge::ObjectKey;
+use shared::ingest::pipeline::{Outcome, Pipeline};
+use shared::knowledge::{ObjectKey, items};
 use shared::sqs;
 use uuid::Uuid;
 
@@ -129,7 +129,7 @@ async fn process(work: Work, deps: &Deps<'_>, attempt: &Attempt) -> Result<(), A
         Err(error) => {
             if let (Some(item), true) = (item, !error.is_retryable() || attempt.is_last()) {
                 let reason = format!("Processing failed: {}", error.message);
-                if let Err(marking) = ingest::fail(deps.pipeline.db, item, &reason).await {
+                if let Err(marking) = items::fail(deps.pipeline.db, item, &reason).await {
                     tracing::error!(error = %marking, "Could not mark the item failed");
                 }
             }

@@ -5,8 +5,9 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use shared::ingest::attempt::Attempt;
-use shared::ingest::{self, pipeline::Pipeline};
+use shared::ingest::pipeline::Pipeline;
 use shared::ingest::{Completed, complete_ocr};
+use shared::knowledge::items;
 use shared::ocr::jobs;
 use shared::ports::ocr::{Completion, OcrEngine};
 use shared::{AppError, sqs};
@@ -78,7 +79,7 @@ async fn give_up(deps: &Deps<'_>, completion: &Completion, error: &AppError) {
     let marked = async {
         jobs::abandon(db, &completion.job_id, &reason).await?;
         if let Some(item) = item {
-            ingest::fail(db, item, &reason).await?;
+            items::fail(db, item, &reason).await?;
         }
         Ok::<_, AppError>(())
     };

@@ -10,10 +10,12 @@ pub mod execute;
 pub mod lease;
 mod prompt;
 pub mod scheduled;
+mod start;
 pub mod store;
 mod sweep;
 pub mod template;
 
+pub use start::start_manual;
 pub use sweep::Swept;
 
 use std::collections::HashMap;

@@ -229,7 +229,7 @@ pub async fn sweep(db: &DataApi, now: DateTime<Utc>) -> Result<Vec<SweptItem>, A
         .iter()
         .map(|s| {
             json!({"id": s.id, "status": s.status, "deadline": s.deadline.map(|d| d.to_rfc3339()),
-                   "reason": super::truncate(&reason(s))})
+                   "reason": crate::knowledge::items::reason_text(&reason(s))})
         })
         .collect();
     #[derive(Deserialize)]

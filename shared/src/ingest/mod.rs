@@ -12,9 +12,7 @@ use uuid::Uuid;
 
 use crate::data_api::{DataApi, Params, TextArray};
 use crate::error::AppError;
-
-/// Longest failure reason stored on an item.
-const MAX_REASON: usize = 1000;
+use crate::knowledge::items::reason_text;
 
 /// A chunk ready to store.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,18 +120,6 @@ pub async fn claim(
         .await?)
 }
 
-/// Marks an item `failed` with a reason a person can act on.
-pub async fn fail(db: &DataApi, item_id: Uuid, reason: &str) -> Result<(), AppError> {
-    db.execute(
-        "UPDATE repository_items SET status = 'failed', error = :reason WHERE id = :id",
-        Params::new()
-            .bind("id", item_id)
-            .bind("reason", truncate(reason)),
-    )
-    .await?;
-    Ok(())
-}
-
 /// Marks `failed` every unfinished item that owns one of `chunk_ids`.
 pub async fn fail_items_of_chunks(
     db: &DataApi,
@@ -144,17 +130,10 @@ pub async fn fail_items_of_chunks(
     db.execute(
         "UPDATE repository_items SET status = 'failed', error = :reason
          WHERE status <> 'completed' AND id IN (SELECT item_id FROM chunks WHERE id = ANY(:ids::uuid[]))",
-        Params::new().bind("ids", ids).bind("reason", truncate(reason)),
+        Params::new().bind("ids", ids).bind("reason", reason_text(reason)),
     )
     .await?;
     Ok(())
-}
-
-fn truncate(reason: &str) -> String {
-    match reason.char_indices().nth(MAX_REASON) {
-        Some((cut, _)) => format!("{}...", &reason[..cut]),
-        None => reason.to_owned(),
-    }
 }
 
 /// Bytes of chunk JSON per statement, under the Data API's 4 MiB request limit.

@@ -13,13 +13,14 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::attempt::{self, Attempt};
-use super::{ClaimedItem, NewChunk, Stored, claim, fail, store_chunks};
+use super::{ClaimedItem, NewChunk, Stored, claim, store_chunks};
 use crate::chunk::{ChunkConfig, chunk_document_by};
 use crate::data_api::DataApi;
 use crate::error::AppError;
 use crate::extract::{Deadline, Extracted, Limits, Page, extract_document};
 use crate::fetch::{FetchPolicy, fetch};
 use crate::knowledge::ObjectKey;
+use crate::knowledge::items::fail;
 use crate::ocr::{budget, jobs};
 use crate::ports::ocr::OcrEngine;
 use crate::ports::{ObjectStore, Queue};

@@ -5,12 +5,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod intake;
+
 use super::object_key::{ObjectKey, safe_file_name};
 use super::repositories::{self, Access};
 use crate::auth::Caller;
 use crate::data_api::{DataApi, Params};
 use crate::error::{AppError, ErrorCode};
 
+pub use intake::{Intake, Started, UPLOAD_EXPIRY, Upload};
+
+/// Longest failure reason stored on an item.
+const MAX_REASON: usize = 1000;
 /// Uploads larger than this are refused before a URL is signed.
 pub const MAX_UPLOAD_BYTES: i64 = 50 * 1024 * 1024;
 /// Pasted text larger than this is refused.
@@ -300,6 +306,26 @@ pub async fn reprocess(db: &DataApi, caller: &Caller, id: Uuid) -> Result<Item, 
         item_columns!()
     );
     Ok(db.query_one(UPDATE, Params::new().bind("id", id)).await?)
+}
+
+/// Marks an item `failed` with a reason a person can act on.
+pub async fn fail(db: &DataApi, item_id: Uuid, reason: &str) -> Result<(), AppError> {
+    db.execute(
+        "UPDATE repository_items SET status = 'failed', error = :reason WHERE id = :id",
+        Params::new()
+            .bind("id", item_id)
+            .bind("reason", reason_text(reason)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A failure reason as stored: at most [`MAX_REASON`] characters.
+pub(crate) fn reason_text(reason: &str) -> String {
+    match reason.char_indices().nth(MAX_REASON) {
+        Some((cut, _)) => format!("{}...", &reason[..cut]),
+        None => reason.to_owned(),
+    }
 }
 
 #[cfg(test)]
