@@ -46,38 +46,9 @@ pub async fn dispatch(
             create_items(request, caller, deps, uuid(id)?).await
         }
         ("GET", ["repositories", id, "search"]) => {
-            let query = request
-                .query_string_parameters_ref()
-                .and_then(|q| q.first("q"))
-                .unwrap_or_default()
-                .to_owned();
-            let mode = match request
-                .query_string_parameters_ref()
-                .and_then(|q| q.first("mode"))
-            {
-                None | Some("hybrid") => Mode::Hybrid,
-                Some("vector") => Mode::Vector,
-                Some("keyword") => Mode::Keyword,
-                Some(other) => {
-                    return Err(AppError::validation(format!(
-                        "mode {other:?} is not hybrid, vector or keyword"
-                    )));
-                }
-            };
-            let limit = query_int(request, "limit", 10)?;
-            to_value(
-                search::search(
-                    db,
-                    deps.embedder.as_ref(),
-                    caller,
-                    &[uuid(id)?],
-                    &query,
-                    mode,
-                    limit,
-                )
-                .await?,
-            )
+            search_route(request, caller, deps, Some(uuid(id)?)).await
         }
+        ("GET", ["search"]) => search_route(request, caller, deps, None).await,
         (_, ["conversations", rest @ ..]) => {
             crate::conversations::dispatch(request, caller, db, rest).await
         }
@@ -118,6 +89,40 @@ pub async fn dispatch(
             },
         },
     }
+}
+
+/// `GET /repositories/{id}/search`, or `GET /search` over every repository the caller can
+/// read: `?q=&mode=hybrid|vector|keyword&limit=`.
+async fn search_route(
+    request: &Request,
+    caller: &Caller,
+    deps: &Deps,
+    repository: Option<Uuid>,
+) -> Result<Value, AppError> {
+    let query = request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first("q"))
+        .unwrap_or_default()
+        .to_owned();
+    let mode = match request
+        .query_string_parameters_ref()
+        .and_then(|q| q.first("mode"))
+    {
+        None | Some("hybrid") => Mode::Hybrid,
+        Some("vector") => Mode::Vector,
+        Some("keyword") => Mode::Keyword,
+        Some(other) => {
+            return Err(AppError::validation(format!(
+                "mode {other:?} is not hybrid, vector or keyword"
+            )));
+        }
+    };
+    let limit = query_int(request, "limit", 10)?;
+    let (db, embedder) = (&deps.db, deps.embedder.as_ref());
+    to_value(match repository {
+        Some(id) => search::search(db, embedder, caller, &[id], &query, mode, limit).await?,
+        None => search::search_readable(db, embedder, caller, &query, mode, limit).await?,
+    })
 }
 
 /// `POST /repositories/{id}/items`: one item (`{"type": ...}`), or up to 100 at once
