@@ -5,9 +5,6 @@
 pub mod authorize;
 pub mod bedrock;
 pub mod cli;
-pub mod cli_assistants;
-pub mod cli_chunk;
-pub mod cli_ingest;
 pub mod data_api;
 pub mod embeddings;
 pub mod front_door;

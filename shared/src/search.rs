@@ -137,12 +137,7 @@ pub async fn search(
     mode: Mode,
     limit: i64,
 ) -> Result<Vec<Hit>, AppError> {
-    let query = query.trim();
-    if query.is_empty() || query.chars().count() > 2000 {
-        return Err(AppError::validation(
-            "A search query is 1 to 2000 characters",
-        ));
-    }
+    let query = valid_query(query)?;
     if repository_ids.is_empty() {
         return Err(AppError::validation(
             "Name at least one repository to search",
@@ -157,6 +152,38 @@ pub async fn search(
     );
     access?;
     hits
+}
+
+/// Searches every repository the caller can read for `query`; with none, nothing is found.
+pub async fn search_readable(
+    db: &DataApi,
+    embedder: &dyn Embedder,
+    caller: &Caller,
+    query: &str,
+    mode: Mode,
+    limit: i64,
+) -> Result<Vec<Hit>, AppError> {
+    let query = valid_query(query)?;
+    let readable: Vec<Uuid> = repositories::list(db, caller)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    if readable.is_empty() {
+        return Ok(Vec::new());
+    }
+    search(db, embedder, caller, &readable, query, mode, limit).await
+}
+
+/// The query trimmed, when it is 1 to 2000 characters.
+fn valid_query(query: &str) -> Result<&str, AppError> {
+    let query = query.trim();
+    if query.is_empty() || query.chars().count() > 2000 {
+        return Err(AppError::validation(
+            "A search query is 1 to 2000 characters",
+        ));
+    }
+    Ok(query)
 }
 
 /// The search statement itself, without the access check (the caller has checked access;
@@ -195,4 +222,17 @@ pub async fn ranked(
                 .bind("limit", limit.clamp(1, 50)),
         )
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_is_trimmed_and_must_hold_1_to_2000_characters() {
+        assert_eq!(valid_query("  barn owl \n").unwrap(), "barn owl");
+        assert!(valid_query(" \t ").is_err());
+        assert!(valid_query(&"é".repeat(2000)).is_ok());
+        assert!(valid_query(&"é".repeat(2001)).is_err());
+    }
 }

@@ -191,6 +191,29 @@ async fn a_member_creates_a_repository_uploads_pastes_searches_and_deletes() {
     assert_eq!(status, 200, "{hits}");
     assert_eq!(hits["data"][0]["itemName"], "Minutes");
     assert_eq!(hits["data"][0]["pageStart"], 1);
+    // Searching with no repository named covers every one the caller can read: the owner's
+    // includes it, another team's never does.
+    let everywhere = |sub: &str| event("GET", "/search", None, Some(query.clone()), Some(sub));
+    let (status, hits) = call(&deps, everywhere(owner.as_str())).await;
+    assert_eq!(status, 200, "{hits}");
+    assert!(
+        hits["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["itemName"] == "Minutes" && h["repositoryId"] == json!(repository)),
+        "{hits}"
+    );
+    let (status, theirs) = call(&deps, everywhere(outsider.as_str())).await;
+    assert_eq!(status, 200, "{theirs}");
+    assert!(
+        !theirs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["repositoryId"] == json!(repository)),
+        "{theirs}"
+    );
 
     // Another team sees nothing of it.
     for (method, path, query) in [

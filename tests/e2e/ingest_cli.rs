@@ -174,4 +174,23 @@ async fn studio_ingest_uploads_a_folder_follows_every_file_and_reports_each_end(
             .contains("harbour.md"),
         "{hits}"
     );
+
+    // Without --repo, every repository the user can read is searched, and the passage says
+    // which one it came from.
+    let everywhere = Command::new(studio())
+        .args(["search", "harbour", "master", &marker, "--state-dir"])
+        .arg(&state_dir)
+        .output()
+        .unwrap();
+    let hits = String::from_utf8_lossy(&everywhere.stdout);
+    assert!(
+        everywhere.status.success(),
+        "{hits}\n{}",
+        String::from_utf8_lossy(&everywhere.stderr)
+    );
+    let first = hits.lines().next().unwrap_or_default();
+    assert!(
+        first.contains("harbour.md") && first.contains(&format!("in {repository}")),
+        "{hits}"
+    );
 }

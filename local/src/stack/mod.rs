@@ -4,7 +4,7 @@
 pub mod aws;
 pub mod functions;
 pub mod moto;
-mod options;
+pub mod options;
 mod pgvector;
 pub mod postgres;
 pub mod process;

@@ -31,23 +31,30 @@ pub struct Options {
     pub parameters: Vec<(String, String)>,
 }
 
+/// The ports `studio up` listens on unless told otherwise (`--pg-port`, `STUDIO_PG_PORT`, ...).
+pub const PG_PORT: u16 = 55432;
+pub const DATA_API_PORT: u16 = 4580;
+pub const MOTO_PORT: u16 = 4566;
+pub const FRONT_DOOR_PORT: u16 = 3000;
+pub const BEDROCK_PORT: u16 = 4583;
+pub const EMBEDDINGS_PORT: u16 = 4585;
+
+/// The stack's folder in a checkout at `root` unless told otherwise (`--state-dir`,
+/// `STUDIO_STATE_DIR`).
+pub fn default_state_dir(root: &Path) -> PathBuf {
+    root.join(".local")
+}
+
 impl Options {
-    /// Defaults for a checkout at `root`, overridable through `STUDIO_*` variables.
+    /// Defaults for a checkout at `root`; the database from `DATABASE_NAME` and
+    /// `STUDIO_DATABASE_URL`. The command line sets the folder and the ports.
     pub fn for_checkout(root: &Path) -> Self {
-        let port = |name: &str, default: u16| {
-            std::env::var(name)
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(default)
-        };
-        let state_dir =
-            std::env::var_os("STUDIO_STATE_DIR").map_or_else(|| root.join(".local"), PathBuf::from);
         Self {
             venv_dir: super::python::Venv::for_checkout(root).root,
-            state_dir,
-            pg_port: port("STUDIO_PG_PORT", 55432),
-            data_api_port: port("STUDIO_DATA_API_PORT", 4580),
-            moto_port: port("STUDIO_MOTO_PORT", 4566),
+            state_dir: default_state_dir(root),
+            pg_port: PG_PORT,
+            data_api_port: DATA_API_PORT,
+            moto_port: MOTO_PORT,
             database: std::env::var("DATABASE_NAME").unwrap_or_else(|_| "studio".to_owned()),
             database_url: std::env::var("STUDIO_DATABASE_URL")
                 .ok()
@@ -55,9 +62,9 @@ impl Options {
             moto: true,
             seed: true,
             functions: true,
-            front_door_port: port("STUDIO_FRONT_DOOR_PORT", 3000),
-            bedrock_port: port("STUDIO_BEDROCK_PORT", 4583),
-            embeddings_port: port("STUDIO_EMBEDDINGS_PORT", 4585),
+            front_door_port: FRONT_DOOR_PORT,
+            bedrock_port: BEDROCK_PORT,
+            embeddings_port: EMBEDDINGS_PORT,
             root: root.to_owned(),
             template: root.join("infra/template.yaml"),
             parameters: Vec::new(),

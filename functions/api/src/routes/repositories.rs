@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 use shared::AppError;
 use shared::knowledge::{Access, NewItem, NewRepository, items, repositories};
 use shared::search::{self, Mode};
+use uuid::Uuid;
 
 use crate::extract::{Call, Routed, id, json, parsed};
 
@@ -24,22 +25,9 @@ pub async fn route(call: &Call<'_>) -> Routed {
         }
         ("POST", ["repositories", repository, "items"]) => add_items(call, id(repository)?).await,
         ("GET", ["repositories", repository, "search"]) => {
-            let mode = match call.query("mode") {
-                None | Some("hybrid") => Mode::Hybrid,
-                Some("vector") => Mode::Vector,
-                Some("keyword") => Mode::Keyword,
-                Some(other) => {
-                    return Err(AppError::validation(format!(
-                        "mode {other:?} is not hybrid, vector or keyword"
-                    )));
-                }
-            };
-            let query = call.query("q").unwrap_or_default();
-            let limit = call.query_int("limit", 10)?;
-            let embedder = call.deps.embedder.as_ref();
-            let repositories = [id(repository)?];
-            json(search::search(db, embedder, caller, &repositories, query, mode, limit).await?)
+            search(call, Some(id(repository)?)).await
         }
+        ("GET", ["search"]) => search(call, None).await,
         ("GET", ["items", item]) => json(items::get(db, caller, id(item)?).await?),
         ("DELETE", ["items", item]) => json(call.deps.intake().delete(caller, id(item)?).await?),
         ("POST", ["items", item, "reprocess"]) => {
@@ -49,10 +37,34 @@ pub async fn route(call: &Call<'_>) -> Routed {
     }
 }
 
+/// `GET /repositories/{id}/search`, or `GET /search` over every repository the caller can
+/// read: `?q=&mode=hybrid|vector|keyword&limit=`.
+async fn search(call: &Call<'_>, repository: Option<Uuid>) -> Routed {
+    let mode = match call.query("mode") {
+        None | Some("hybrid") => Mode::Hybrid,
+        Some("vector") => Mode::Vector,
+        Some("keyword") => Mode::Keyword,
+        Some(other) => {
+            return Err(AppError::validation(format!(
+                "mode {other:?} is not hybrid, vector or keyword"
+            )));
+        }
+    };
+    let query = call.query("q").unwrap_or_default();
+    let limit = call.query_int("limit", 10)?;
+    let (db, caller, embedder) = (call.db(), call.caller, call.deps.embedder.as_ref());
+    json(match repository {
+        Some(repository) => {
+            search::search(db, embedder, caller, &[repository], query, mode, limit).await?
+        }
+        None => search::search_readable(db, embedder, caller, query, mode, limit).await?,
+    })
+}
+
 /// `POST /repositories/{id}/items`: one item (`{"type": ...}`), or up to 100 at once
 /// (`{"items": [...]}`, added in one statement; each entry says how to upload it, or why it
 /// will not progress).
-async fn add_items(call: &Call<'_>, repository: uuid::Uuid) -> Routed {
+async fn add_items(call: &Call<'_>, repository: Uuid) -> Routed {
     let mut value: Value = call.body()?;
     let intake = call.deps.intake();
     let Some(batch) = value.get_mut("items").map(Value::take) else {

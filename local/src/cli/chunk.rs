@@ -2,7 +2,6 @@
 //! and limits the file-processor runs: the type found, the pages, the headings, the chunks
 //! with their token counts, and how long each stage took. No stack is needed.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -11,39 +10,23 @@ use shared::chunk::{self, ChunkConfig};
 use shared::extract::{self, Deadline, Limits};
 use shared::ingest::pipeline::WORK_BUDGET;
 
+use crate::cli::args::Chunk;
+
 /// Characters of each chunk shown in the table.
 const PREVIEW_CHARS: usize = 72;
 
+/// Extracts and chunks `args.file`, printing the report (a table, or JSON with `--json`).
 #[allow(clippy::print_stdout)]
-pub fn run(args: Vec<String>) -> anyhow::Result<()> {
-    let mut json_output = false;
-    let mut config = ChunkConfig::default();
-    let mut file = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        let mut number = |flag: &str| -> anyhow::Result<usize> {
-            let value = args
-                .next()
-                .with_context(|| format!("{flag} needs a number"))?;
-            value
-                .parse()
-                .with_context(|| format!("{flag} needs a number, not {value:?}"))
-        };
-        match arg.as_str() {
-            "--json" => json_output = true,
-            "--max-tokens" => config.max_tokens = number("--max-tokens")?,
-            "--overlap" => config.overlap_tokens = number("--overlap")?,
-            "--help" | "-h" => {
-                println!("usage: studio chunk FILE [--json] [--max-tokens N] [--overlap N]");
-                return Ok(());
-            }
-            _ if file.is_none() && !arg.starts_with("--") => file = Some(arg),
-            _ => anyhow::bail!("unexpected argument {arg:?}; usage: studio chunk FILE [--json]"),
-        }
-    }
-    let path = file.context("usage: studio chunk FILE [--json] [--max-tokens N] [--overlap N]")?;
-    let bytes = std::fs::read(&path).with_context(|| format!("cannot read {path}"))?;
-    let name = Path::new(&path)
+pub fn run(args: &Chunk) -> anyhow::Result<()> {
+    let json_output = args.json;
+    let config = ChunkConfig {
+        max_tokens: args.max_tokens,
+        overlap_tokens: args.overlap,
+    };
+    let path = args.file.display().to_string();
+    let bytes = std::fs::read(&args.file).with_context(|| format!("cannot read {path}"))?;
+    let name = args
+        .file
         .file_name()
         .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
 

@@ -8,7 +8,7 @@ use anyhow::Context;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 
-use crate::cli::{Api, files_under, print_table};
+use crate::cli::{Api, print_table};
 
 /// Items added per request (the API's batch limit).
 const CREATE_BATCH: usize = 100;
@@ -219,4 +219,21 @@ async fn current_items(
         offset += 500;
     }
     Ok(found)
+}
+
+/// The files under `paths`: files as given, folders walked in name order.
+fn files_under(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut inner: Vec<PathBuf> = std::fs::read_dir(path)?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            inner.sort();
+            files.extend(files_under(&inner)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
 }

@@ -7,6 +7,7 @@ use anyhow::Context;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
+use crate::cli::args::CreateSchedule;
 use crate::cli::{Api, print_table};
 
 fn text(value: &Value) -> String {
@@ -44,27 +45,23 @@ async fn assistant_id(api: &Api, name: &str) -> anyhow::Result<String> {
         .with_context(|| format!("no assistant named {name:?}"))
 }
 
-/// `key=value` pairs as a JSON object (a value with commas is a list, for multi-selects).
-pub fn inputs(pairs: &[String]) -> anyhow::Result<Map<String, Value>> {
-    let mut inputs = Map::new();
-    for pair in pairs {
-        let (key, value) = pair
-            .split_once('=')
-            .with_context(|| format!("--input takes key=value, not {pair:?}"))?;
-        inputs.insert(key.trim().to_owned(), json!(value));
-    }
-    Ok(inputs)
+/// `key=value` pairs as a JSON object.
+fn inputs(pairs: &[(String, String)]) -> Map<String, Value> {
+    pairs
+        .iter()
+        .map(|(key, value)| (key.trim().to_owned(), json!(value)))
+        .collect()
 }
 
 /// Runs an assistant and shows each prompt as it finishes, then the final output.
 #[allow(clippy::print_stdout)]
-pub async fn run(api: &Api, name: &str, pairs: &[String]) -> anyhow::Result<()> {
+pub async fn run(api: &Api, name: &str, pairs: &[(String, String)]) -> anyhow::Result<()> {
     let id = assistant_id(api, name).await?;
     let queued = api
         .call(
             Method::POST,
             &format!("/assistants/{id}/executions"),
-            Some(json!({ "inputs": inputs(pairs)? })),
+            Some(json!({ "inputs": inputs(pairs) })),
         )
         .await?;
     let execution = text(&queued["executionId"]);
@@ -155,51 +152,30 @@ pub async fn schedules(api: &Api) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `studio schedule create <assistant> --name N (--daily HH:MM | --weekly MON,WED@HH:MM |
-/// --monthly DAY@HH:MM | --cron EXPR) [--tz ZONE] [--input k=v]...`
+/// Schedules an assistant (by name or id) as `create` says.
 #[allow(clippy::print_stdout)]
-pub async fn create_schedule(api: &Api, args: &[String]) -> anyhow::Result<()> {
-    let mut args = args.iter();
-    let assistant = args.next().context("name the assistant to schedule")?;
-    let mut body = json!({ "timezone": "UTC" });
-    let mut pairs = Vec::new();
-    while let Some(flag) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--name" => body["name"] = json!(value()?),
-            "--tz" => body["timezone"] = json!(value()?),
-            "--input" => pairs.push(value()?.clone()),
-            "--daily" => {
-                body["frequency"] = json!("daily");
-                body["time"] = json!(value()?);
-            }
-            "--weekly" => {
-                let (days, time) = value()?
-                    .split_once('@')
-                    .context("--weekly takes DAYS@HH:MM")?;
-                body["frequency"] = json!("weekly");
-                body["daysOfWeek"] = json!(days.split(',').collect::<Vec<_>>());
-                body["time"] = json!(time);
-            }
-            "--monthly" => {
-                let (day, time) = value()?
-                    .split_once('@')
-                    .context("--monthly takes DAY@HH:MM")?;
-                body["frequency"] = json!("monthly");
-                body["dayOfMonth"] = json!(day.parse::<i64>()?);
-                body["time"] = json!(time);
-            }
-            "--cron" => {
-                body["frequency"] = json!("custom");
-                body["cron"] = json!(value()?);
-            }
-            other => anyhow::bail!("unknown option {other}"),
-        }
-    }
-    body["assistantId"] = json!(assistant_id(api, assistant).await?);
-    body["inputs"] = Value::Object(inputs(&pairs)?);
-    if body.get("name").is_none() {
-        body["name"] = json!(assistant);
+pub async fn create_schedule(api: &Api, create: &CreateSchedule) -> anyhow::Result<()> {
+    let mut body = json!({
+        "assistantId": assistant_id(api, &create.assistant).await?,
+        "name": create.name.as_deref().unwrap_or(&create.assistant),
+        "timezone": create.tz,
+        "inputs": inputs(&create.input),
+    });
+    let recurrence = &create.recurrence;
+    if let Some(time) = &recurrence.daily {
+        body["frequency"] = json!("daily");
+        body["time"] = json!(time);
+    } else if let Some((days, time)) = &recurrence.weekly {
+        body["frequency"] = json!("weekly");
+        body["daysOfWeek"] = json!(days);
+        body["time"] = json!(time);
+    } else if let Some((day, time)) = &recurrence.monthly {
+        body["frequency"] = json!("monthly");
+        body["dayOfMonth"] = json!(day);
+        body["time"] = json!(time);
+    } else if let Some(cron) = &recurrence.cron {
+        body["frequency"] = json!("custom");
+        body["cron"] = json!(cron);
     }
     let created = api.call(Method::POST, "/schedules", Some(body)).await?;
     println!(
