@@ -7,6 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+# The module graph first: no cycles, no imports back up the layers (seconds, no build).
+python3 scripts/module_graph.py
 cargo build --workspace --all-targets --locked
 target=${CARGO_TARGET_DIR:-target}
 

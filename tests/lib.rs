@@ -20,7 +20,7 @@ use tokio_postgres::NoTls;
 use uuid::Uuid;
 
 pub const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:studio/database";
-pub const CLUSTER_ARN: &str = studio_local::stack::LOCAL_CLUSTER_ARN;
+pub const CLUSTER_ARN: &str = studio_local::account::LOCAL_CLUSTER_ARN;
 
 /// The PostgreSQL the test command started (`STUDIO_DATABASE_URL`).
 pub fn admin_config() -> tokio_postgres::Config {
@@ -70,7 +70,7 @@ impl TestDb {
             .expect("start the Data API server");
         let db = studio_local::stack::data_api_client(&server.endpoint(), &name, SECRET_ARN)
             .with_retry_policy(quick_retries());
-        let sdk = studio_local::stack::sdk_client(&server.endpoint());
+        let sdk = studio_local::account::sdk_client(&server.endpoint());
         Self {
             name,
             server,
@@ -87,7 +87,7 @@ impl TestDb {
     /// [`Self::migrated`] on a server configured by `configure`.
     pub async fn migrated_with(configure: impl FnOnce(&mut ServerConfig)) -> Self {
         let t = Self::with(configure).await;
-        let migrations = db_init::embedded_migrations().expect("embedded migrations");
+        let migrations = shared::migrate::embedded().expect("embedded migrations");
         shared::migrate::migrate(&t.db, &migrations)
             .await
             .expect("migrate");

@@ -47,7 +47,7 @@ fn function_env() -> Vec<(String, String)> {
             "DATABASE_RESOURCE_ARN".into(),
             var(
                 "DATABASE_RESOURCE_ARN",
-                studio_local::stack::LOCAL_CLUSTER_ARN,
+                studio_local::account::LOCAL_CLUSTER_ARN,
             ),
         ),
         (

@@ -20,9 +20,3 @@ pub fn check(
 ) -> Result<(), String> {
     authorizer.map_or(Ok(()), |allow| allow(headers, action, resource))
 }
-
-/// The account id the local stack's ARNs carry.
-pub const LOCAL_ACCOUNT: &str = "123456789012";
-
-/// The region the local stack runs in.
-pub const LOCAL_REGION: &str = "us-east-1";

@@ -2,6 +2,7 @@
 //! it, and moto for S3, SQS, Secrets Manager and EventBridge, so every function runs here
 //! with the real AWS SDK clients pointed at local endpoints.
 
+pub mod account;
 pub mod authorize;
 pub mod bedrock;
 pub mod cli;
@@ -18,3 +19,4 @@ pub mod runtime_api;
 pub mod stack;
 pub mod template;
 pub mod textract;
+pub mod venv;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use serde_json::{Value, json};
 use studio_local::embeddings::{DIMENSIONS, EmbeddingServer, MODEL_ID, ensure_files};
-use studio_local::stack::python::Venv;
+use studio_local::venv::Venv;
 
 /// The stack's virtualenv (`studio up` installs it).
 fn venv() -> Venv {

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use studio_local::front_door::Reply;
+use studio_local::lambda::Reply;
 use studio_local::lambda::{Function, FunctionConfig, InvocationType, LambdaError};
 
 fn function(

@@ -108,7 +108,7 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16, 
         .unwrap();
     assert_eq!(
         applied.n as usize,
-        db_init::embedded_migrations().unwrap().len()
+        shared::migrate::embedded().unwrap().len()
     );
     let users: Count = db
         .query_one(
@@ -122,7 +122,7 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16, 
     // Its Bedrock runtime embeds through the real SDK client.
     let bedrock = env_value(state, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME");
     let titan = shared::embed::BedrockEmbedder::new(
-        &studio_local::stack::local_sdk_config(&bedrock),
+        &studio_local::account::local_sdk_config(&bedrock),
         None,
         "amazon.titan-embed-text-v2:0",
         256,

@@ -8,8 +8,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use studio_local::stack::{local_sdk_config, moto, python::Venv};
+use studio_local::account::local_sdk_config;
+use studio_local::stack::moto;
 use studio_local::template;
+use studio_local::venv::Venv;
 
 /// The stack's virtualenv (`studio up` installs it).
 fn venv() -> Venv {

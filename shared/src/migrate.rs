@@ -100,6 +100,18 @@ fn lock_key() -> Params {
     Params::new().bind("key", LOCK_KEY)
 }
 
+/// The `schema/*.sql` files this build carries, in order: what a deploy applies.
+#[cfg(feature = "embedded-migrations")]
+pub fn embedded() -> Result<Vec<Migration>, MigrationError> {
+    const FILES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
+    ordered(
+        FILES
+            .iter()
+            .map(|(name, sql)| Migration::new(*name, *sql))
+            .collect(),
+    )
+}
+
 /// Sorts migrations by name after checking each is `NNN_name.sql` with a unique number.
 pub fn ordered(mut migrations: Vec<Migration>) -> Result<Vec<Migration>, MigrationError> {
     for m in &migrations {

@@ -30,7 +30,7 @@ async fn server_with(faults: Vec<Fault>) -> BedrockServer {
 }
 
 fn model(server: &BedrockServer, timeout: Duration) -> BedrockChat {
-    let sdk = studio_local::stack::local_sdk_config(&server.endpoint());
+    let sdk = studio_local::account::local_sdk_config(&server.endpoint());
     BedrockChat::new(&sdk, None, Some(timeout))
 }
 
@@ -217,7 +217,7 @@ async fn a_slow_first_token_still_arrives_because_the_timeout_only_bounds_accept
 #[tokio::test]
 async fn converse_answers_the_sdk_in_one_piece() {
     let server = server_with(vec![]).await;
-    let sdk = studio_local::stack::local_sdk_config(&server.endpoint());
+    let sdk = studio_local::account::local_sdk_config(&server.endpoint());
     let client = aws_sdk_bedrockruntime::Client::new(&sdk);
     let message = aws_sdk_bedrockruntime::types::Message::builder()
         .role(aws_sdk_bedrockruntime::types::ConversationRole::User)

@@ -24,7 +24,7 @@ async fn server() -> BedrockServer {
 }
 
 fn embedder(server: &BedrockServer, model: &str, dimensions: usize) -> BedrockEmbedder {
-    let sdk = studio_local::stack::local_sdk_config(&server.endpoint());
+    let sdk = studio_local::account::local_sdk_config(&server.endpoint());
     BedrockEmbedder::new(&sdk, None, model, dimensions).unwrap()
 }
 

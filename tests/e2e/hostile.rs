@@ -142,7 +142,7 @@ async fn object_keys_that_climb_out_of_their_item_are_refused_without_touching_o
     let victim = staff.create_file(&repository, "notes.txt", 10).await;
     let victim_id = victim["item"]["id"].as_str().unwrap().to_owned();
     let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&studio_local::stack::local_sdk_config(&env(
+        aws_sdk_s3::config::Builder::from(&studio_local::account::local_sdk_config(&env(
             "AWS_ENDPOINT_URL_S3",
         )))
         .force_path_style(true)

@@ -33,13 +33,13 @@ struct Local {
 }
 
 async fn local(authorizer: Option<Authorizer>) -> Local {
-    let sdk = studio_local::stack::local_sdk_config(&env("AWS_ENDPOINT_URL_S3"));
+    let sdk = studio_local::account::local_sdk_config(&env("AWS_ENDPOINT_URL_S3"));
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(true)
             .build(),
     );
-    let sqs = aws_sdk_sqs::Client::new(&studio_local::stack::local_sdk_config(&env(
+    let sqs = aws_sdk_sqs::Client::new(&studio_local::account::local_sdk_config(&env(
         "AWS_ENDPOINT_URL_SQS",
     )));
     let name = format!("textract-{}", Uuid::new_v4().simple());
@@ -62,7 +62,7 @@ async fn local(authorizer: Option<Authorizer>) -> Local {
         .await
         .unwrap();
     let textract =
-        aws_sdk_textract::Client::new(&studio_local::stack::local_sdk_config(&server.endpoint()));
+        aws_sdk_textract::Client::new(&studio_local::account::local_sdk_config(&server.endpoint()));
     Local {
         server,
         textract,

@@ -58,7 +58,7 @@ fn cfn_event(kind: &str, url: &str) -> Value {
 #[tokio::test]
 async fn db_init_applies_every_migration_once_and_then_none() {
     let t = TestDb::new().await;
-    let migrations = db_init::embedded_migrations().unwrap();
+    let migrations = shared::migrate::embedded().unwrap();
     assert!(migrations.len() >= 5, "the schema ships its migrations");
     let deps = deps(&t, migrations.clone());
 
@@ -261,7 +261,7 @@ async fn a_malformed_custom_resource_event_fails_the_resource_with_a_reason() {
 #[tokio::test]
 async fn concurrent_runners_apply_each_migration_once() {
     let t = TestDb::new().await;
-    let migrations = db_init::embedded_migrations().unwrap();
+    let migrations = shared::migrate::embedded().unwrap();
     let (a, b) = tokio::join!(
         migrate::migrate(&t.db, &migrations),
         migrate::migrate(&t.db, &migrations)

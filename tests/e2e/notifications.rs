@@ -33,7 +33,7 @@ async fn mailbox(dir: &PathBuf) -> (SesServer, SesMailer) {
     )
     .await
     .unwrap();
-    let sdk = studio_local::stack::local_sdk_config(&ses.endpoint());
+    let sdk = studio_local::account::local_sdk_config(&ses.endpoint());
     let mailer = SesMailer::new(
         &sdk,
         Mailbox::parse("AI Studio <notifications@studio.local>").unwrap(),

@@ -63,7 +63,7 @@ fn names(list: &Value) -> Vec<String> {
 async fn db_init_binary_reports_status_then_migrates_through_the_runtime_api() {
     let t = TestDb::new().await;
     let (api, function) = started(&t).await;
-    let expected: Vec<String> = db_init::embedded_migrations()
+    let expected: Vec<String> = shared::migrate::embedded()
         .unwrap()
         .into_iter()
         .map(|m| m.name)

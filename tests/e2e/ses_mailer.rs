@@ -38,7 +38,7 @@ async fn ses() -> (SesServer, PathBuf, aws_config::SdkConfig) {
     )
     .await
     .unwrap();
-    let sdk = studio_local::stack::local_sdk_config(&server.endpoint());
+    let sdk = studio_local::account::local_sdk_config(&server.endpoint());
     (server, dir, sdk)
 }
 

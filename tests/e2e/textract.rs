@@ -83,7 +83,7 @@ async fn recorded_textract() -> (TextractOcr, Seen) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let sdk = studio_local::stack::local_sdk_config(&format!("http://{address}"));
+    let sdk = studio_local::account::local_sdk_config(&format!("http://{address}"));
     let engine = TextractOcr::new(
         aws_sdk_textract::Client::new(&sdk),
         "studio-dev-documents",

@@ -12,7 +12,7 @@ use std::time::Duration;
 use studio_local::iam::{Gateway, Principals};
 use studio_local::stack::functions::{self, Functions};
 use studio_local::stack::moto::Resources;
-use studio_local::stack::python::Venv;
+use studio_local::venv::Venv;
 use studio_local::template::{self, Deployment};
 use uuid::Uuid;
 
@@ -136,7 +136,7 @@ impl PrivateStack {
         )
         .await
         .unwrap();
-        let sdk = studio_local::stack::local_sdk_config(&moto_endpoint);
+        let sdk = studio_local::account::local_sdk_config(&moto_endpoint);
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(true)

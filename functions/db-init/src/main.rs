@@ -11,7 +11,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let deps = Deps {
         db: DataApi::from_env(&config.database).await,
-        migrations: db_init::embedded_migrations()?,
+        migrations: shared::migrate::embedded()?,
         http: reqwest::Client::new(),
     };
     let deps = &deps;

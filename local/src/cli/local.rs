@@ -75,8 +75,8 @@ pub fn mailbox(args: &args::Mailbox) -> anyhow::Result<()> {
         None => args.state_dir.resolve()?.join("mailbox"),
     };
     match args.show {
-        Some(number) => crate::mailbox::show(&dir, number),
-        None => crate::mailbox::list(&dir),
+        Some(number) => super::mailbox::show(&dir, number),
+        None => super::mailbox::list(&dir),
     }
 }
 

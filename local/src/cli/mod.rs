@@ -8,6 +8,7 @@ pub mod chunk;
 pub mod ingest;
 pub mod knowledge;
 pub mod local;
+mod mailbox;
 
 use std::path::{Path, PathBuf};
 

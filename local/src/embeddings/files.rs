@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::stack::python::Venv;
+use crate::venv::Venv;
 
 /// What [`super::Model::load`] reads; the archive's other files are sentence-transformers'.
 const NEEDED: &[&str] = &["config.json", "tokenizer.json", "model.safetensors"];

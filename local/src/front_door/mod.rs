@@ -9,34 +9,18 @@ mod token;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use serde_json::Value;
 
 pub use event::proxy_event;
 use event::{proxy_response, streamed_response};
 pub use routes::{Matched, Route, Routes};
 pub use token::{DevKey, ISSUER, TokenClaims};
 
-use crate::lambda::LambdaError;
-use crate::runtime_api::ByteStream;
-
-/// What a function returned for a proxy event: its proxy result, or a streamed HTTP
-/// response (a JSON prelude with status and headers, 8 NUL bytes, then the body).
-pub enum Reply {
-    Json(Value),
-    Stream(ByteStream),
-}
-
-/// Something that runs a function with an event and returns its result.
-#[async_trait]
-pub trait Invoke: Send + Sync {
-    async fn invoke(&self, payload: &Value) -> Result<Reply, LambdaError>;
-}
+use crate::lambda::{Invoke, Reply};
 
 struct Door {
     key: DevKey,

@@ -16,6 +16,7 @@ pub mod classify;
 pub mod deny;
 pub mod enforce;
 pub mod evaluate;
+mod form;
 pub mod gateway;
 pub mod policy;
 pub mod principals;
@@ -29,8 +30,7 @@ pub use evaluate::{Decision, Request, evaluate, refused_resource};
 pub use gateway::Gateway;
 pub use policy::{Policy, PolicyError};
 pub use principals::{
-    ACCOUNT_ID, ADMIN_ACCESS_KEY_ID, CredentialScope, Credentials, IssueError, Principal,
-    Principals,
+    ADMIN_ACCESS_KEY_ID, CredentialScope, Credentials, IssueError, Principal, Principals,
 };
 
 /// One HTTP request as an enforcement point sees it.

@@ -5,6 +5,7 @@
 //! caller. Locally every process runs as the same user and could read any role's secret
 //! anyway; what this guards against is code using permissions its template does not give.
 
+use crate::account::ACCOUNT_ID;
 use std::collections::HashMap;
 use std::sync::{Arc, PoisonError, RwLock};
 
@@ -14,9 +15,6 @@ use super::policy::{Policy, PolicyError};
 
 /// The key the stack's own tooling and tests use: allowed everything.
 pub const ADMIN_ACCESS_KEY_ID: &str = "local";
-
-/// The account every local ARN is in.
-pub const ACCOUNT_ID: &str = "123456789012";
 
 /// A role's credentials, for a function's `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +163,7 @@ impl CredentialScope {
                 .find_map(|part| part.trim().strip_prefix("Credential="))?;
             return Self::parse(credential);
         }
-        let credential = super::classify::query_param(query, "X-Amz-Credential")?;
+        let credential = super::form::query_param(query, "X-Amz-Credential")?;
         Self::parse(&credential)
     }
 

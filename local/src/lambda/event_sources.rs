@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use serde_json::{Value, json};
 
+use super::Reply;
 use super::{Function, InvocationType};
-use crate::front_door::Reply;
 
 /// An `AWS::Lambda::EventSourceMapping` from an SQS queue.
 #[derive(Debug, Clone)]

@@ -22,8 +22,20 @@ pub use instance::report_line;
 use instance::{Instance, Started};
 pub use limits::{InvocationType, LambdaError};
 
-use crate::front_door::{Invoke, Reply};
-use crate::runtime_api::Answer;
+use crate::runtime_api::{Answer, ByteStream};
+
+/// What a function returned for a proxy event: its proxy result, or a streamed HTTP
+/// response (a JSON prelude with status and headers, 8 NUL bytes, then the body).
+pub enum Reply {
+    Json(Value),
+    Stream(ByteStream),
+}
+
+/// Something that runs a function with an event and returns its result.
+#[async_trait]
+pub trait Invoke: Send + Sync {
+    async fn invoke(&self, payload: &Value) -> Result<Reply, LambdaError>;
+}
 
 /// What Lambda knows of a function: its code, configuration and concurrency.
 #[derive(Debug, Clone)]

@@ -1,5 +1,5 @@
 //! The local mailbox: the SES v2 server that writes each accepted message as an `.eml`
-//! file ([`ses`]), and `studio mailbox`, which reads them back with `mail-parser`.
+//! file ([`ses`]), and the reader `studio mailbox` lists them with (`mail-parser`).
 
 mod ses;
 mod ses_error;
@@ -63,49 +63,6 @@ fn summary(file: &Path) -> anyhow::Result<Summary> {
     })
 }
 
-/// Prints the mailbox as a table.
-#[allow(clippy::print_stdout)]
-pub fn list(dir: &Path) -> anyhow::Result<()> {
-    let all = messages(dir)?;
-    println!("{} message(s) in {}", all.len(), dir.display());
-    let rows: Vec<Vec<String>> = all
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            vec![
-                (i + 1).to_string(),
-                m.date.clone(),
-                m.to.clone(),
-                m.subject.clone(),
-                m.attachments.join(", "),
-            ]
-        })
-        .collect();
-    crate::cli::print_table(&["#", "date", "to", "subject", "attachments"], &rows);
-    Ok(())
-}
-
-/// Prints message `number` (1 = the oldest): headers, its text body, its attachments.
-#[allow(clippy::print_stdout)]
-pub fn show(dir: &Path, number: usize) -> anyhow::Result<()> {
-    let all = messages(dir)?;
-    let found = number
-        .checked_sub(1)
-        .and_then(|i| all.get(i))
-        .with_context(|| format!("no message {number}; the mailbox holds {}", all.len()))?;
-    let bytes = std::fs::read(&found.file)?;
-    let message = MessageParser::default()
-        .parse(&bytes)
-        .context("not an e-mail")?;
-    println!("File:        {}", found.file.display());
-    println!("Date:        {}", found.date);
-    println!("To:          {}", found.to);
-    println!("Subject:     {}", found.subject);
-    println!("Attachments: {}\n", found.attachments.join(", "));
-    println!("{}", message.body_text(0).unwrap_or_default());
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,7 +84,7 @@ mod tests {
         )
         .await
         .unwrap();
-        let sdk = crate::stack::local_sdk_config(&ses.endpoint());
+        let sdk = crate::account::local_sdk_config(&ses.endpoint());
         let mailer = SesMailer::new(&sdk, Mailbox::parse("studio@studio.local").unwrap());
         for subject in ["First run: completed", "Second run: failed"] {
             mailer

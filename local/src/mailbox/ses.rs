@@ -22,7 +22,8 @@ use serde_json::json;
 use tokio::net::TcpListener;
 
 use super::ses_error::SesError;
-use crate::authorize::{self, Authorizer, LOCAL_ACCOUNT, LOCAL_REGION};
+use crate::account::{ACCOUNT_ID, REGION};
+use crate::authorize::{self, Authorizer};
 
 /// SES v2's largest message, attachments and all.
 const MAX_MESSAGE_BYTES: usize = 40 * 1024 * 1024;
@@ -151,7 +152,7 @@ fn identity_for<'a>(verified: &'a [String], address: &str) -> Option<&'a String>
 }
 
 fn identity_arn(identity: &str) -> String {
-    format!("arn:aws:ses:{LOCAL_REGION}:{LOCAL_ACCOUNT}:identity/{identity}")
+    format!("arn:aws:ses:{REGION}:{ACCOUNT_ID}:identity/{identity}")
 }
 
 fn allow(
@@ -225,7 +226,7 @@ async fn send(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<Stri
     if identity.is_none() {
         return Err(SesError::rejected(format!(
             "Email address is not verified. The following identities failed the check in region {}: {from}",
-            LOCAL_REGION.to_uppercase()
+            REGION.to_uppercase()
         )));
     }
     let message_id = format!(

@@ -14,6 +14,7 @@
 mod handlers;
 mod process;
 
+use crate::account::ACCOUNT_ID;
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -35,7 +36,6 @@ pub use process::FunctionProcess;
 use process::collect;
 
 const PREFIX: &str = "/2018-06-01/runtime";
-const ACCOUNT: &str = "123456789012";
 
 /// Why an invocation produced no response.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -175,7 +175,7 @@ impl RuntimeApi {
             .find(|(k, _)| k == "AWS_LAMBDA_FUNCTION_NAME")
             .map_or(name, |(_, v)| v.clone());
         *lock(&self.shared.function_arn) =
-            format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:{name}");
+            format!("arn:aws:lambda:us-east-1:{ACCOUNT_ID}:function:{name}");
         // A new process has a new init to wait for.
         self.shared.ready.send_replace(None);
         let mut command = Command::new(binary);

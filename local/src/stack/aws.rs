@@ -9,12 +9,13 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use super::process::Service;
-use super::python::Venv;
-use super::{Options, STACK_NAME, local_sdk_config, moto};
+use super::{Options, STACK_NAME, moto};
+use crate::account::local_sdk_config;
 use crate::iam::{self, Gateway, Principals};
 use crate::mailbox::SesServer;
 use crate::template::Deployment;
 use crate::textract::{TextractConfig, TextractServer};
+use crate::venv::Venv;
 
 /// The services the functions reach through `AWS_ENDPOINT_URL_*`, and what they serve.
 pub struct Aws {

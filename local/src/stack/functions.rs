@@ -180,7 +180,8 @@ pub async fn start_binaries(
     {
         let (key, secret) = (services.credentials)(spec)?;
         // A mapping reads its queue with the function's execution role, as Lambda does.
-        let sqs = aws_sdk_sqs::Client::new(&super::sdk_config_as(sqs_endpoint, &key, &secret));
+        let sqs =
+            aws_sdk_sqs::Client::new(&crate::account::sdk_config_as(sqs_endpoint, &key, &secret));
         let function = Arc::new(Function::new(config(
             spec,
             (key, secret),
@@ -229,7 +230,7 @@ pub async fn start_binaries(
             routes.push(front_door::Route {
                 method: route.method.clone(),
                 path: route.path.clone(),
-                function: Arc::clone(&function) as Arc<dyn front_door::Invoke>,
+                function: Arc::clone(&function) as Arc<dyn crate::lambda::Invoke>,
             });
         }
         functions.push(function);

@@ -1,5 +1,5 @@
 //! `studio up`: installs what is missing, starts PostgreSQL, the Data API server and moto,
-//! applies the migrations through db-init, seeds demo data, and prints the endpoints.
+//! applies the migrations (db-init's entry point, `shared::migrate`), seeds demo data, and prints the endpoints.
 
 pub mod aws;
 pub mod functions;
@@ -8,7 +8,7 @@ pub mod options;
 mod pgvector;
 pub mod postgres;
 pub mod process;
-pub mod python;
+
 pub mod seed;
 mod system_tools;
 
@@ -20,15 +20,13 @@ use anyhow::Context;
 
 use std::sync::Arc;
 
+use crate::account::{LOCAL_CLUSTER_ARN, sdk_client};
 use crate::bedrock::BedrockServer;
 use crate::data_api::{DataApiServer, ServerConfig};
 use crate::embeddings::EmbeddingServer;
 use crate::iam::Principals;
 pub use options::{Options, template_parameters};
 use process::Service;
-
-/// The cluster ARN functions are configured with locally; the Data API server accepts any.
-pub const LOCAL_CLUSTER_ARN: &str = "arn:aws:rds:us-east-1:123456789012:cluster:studio-local";
 
 /// The running stack. [`Stack::stop`] ends every process it started.
 #[derive(Debug)]
@@ -52,36 +50,6 @@ pub struct Stack {
     /// moto behind IAM, Textract and SES, with the template deployed (none with `--no-moto`).
     pub aws: Option<aws::Aws>,
     pub started_in: Duration,
-}
-
-/// SDK configuration for a local endpoint: fixed region and credentials, no SDK retries
-/// (our layers decide what to retry).
-pub fn local_sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    sdk_config_as(endpoint, "local", "local")
-}
-
-/// [`local_sdk_config`] signing with another key pair (a role's, from IAM).
-pub fn sdk_config_as(endpoint: &str, access_key_id: &str, secret: &str) -> aws_config::SdkConfig {
-    use aws_config::{BehaviorVersion, Region, retry::RetryConfig};
-    use aws_sdk_rdsdata::config::{Credentials, SharedCredentialsProvider};
-    aws_config::SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            access_key_id,
-            secret,
-            None,
-            None,
-            "studio-local",
-        )))
-        .retry_config(RetryConfig::disabled())
-        .build()
-}
-
-/// The real `aws-sdk-rdsdata` client pointed at a local Data API server.
-pub fn sdk_client(endpoint: &str) -> aws_sdk_rdsdata::Client {
-    aws_sdk_rdsdata::Client::new(&local_sdk_config(endpoint))
 }
 
 /// A Data API client for `database` on the local server.
@@ -139,7 +107,7 @@ async fn start(options: &Options, services: &mut Vec<Service>) -> anyhow::Result
     std::fs::create_dir_all(&options.state_dir)
         .with_context(|| format!("cannot create {}", options.state_dir.display()))?;
     let lock = lock_state_dir(&options.state_dir)?;
-    let venv = python::ensure(&options.venv_dir).await?;
+    let venv = crate::venv::ensure(&options.venv_dir).await?;
     if options.database_url.is_none() {
         pgvector::ensure(&venv).await?;
     }
@@ -348,18 +316,14 @@ fn lock_state_dir(state_dir: &Path) -> anyhow::Result<std::fs::File> {
     }
 }
 
-/// Applies the migrations the way a deploy does: by invoking db-init's handler.
+/// Applies the migrations the way a deploy does: db-init's `migrate` action, the same
+/// `shared::migrate` entry point over the same embedded `schema/*.sql`.
 async fn migrate(db: &shared::data_api::DataApi) -> anyhow::Result<()> {
-    let deps = db_init::handler::Deps {
-        db: db.clone(),
-        migrations: db_init::embedded_migrations()?,
-        http: reqwest::Client::new(),
-    };
-    let outcome = db_init::handler::handle(serde_json::json!({ "action": "migrate" }), &deps)
+    let migrations = shared::migrate::embedded()?;
+    let report = shared::migrate::migrate(db, &migrations)
         .await
-        .map_err(|e| anyhow::anyhow!("db-init failed: {e}"))?;
-    let applied = outcome["data"]["applied"].as_array().map_or(0, Vec::len);
-    tracing::info!(applied, "Schema is up to date");
+        .map_err(|e| anyhow::anyhow!("the migrations failed: {e}"))?;
+    tracing::info!(applied = report.applied.len(), "Schema is up to date");
     Ok(())
 }
 

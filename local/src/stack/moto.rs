@@ -11,7 +11,7 @@ use tokio::process::Command;
 use crate::template::Deployment;
 
 use super::process::{Service, wait_until};
-use super::python::Venv;
+use crate::venv::Venv;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -50,7 +50,7 @@ impl Options {
     /// `STUDIO_DATABASE_URL`. The command line sets the folder and the ports.
     pub fn for_checkout(root: &Path) -> Self {
         Self {
-            venv_dir: super::python::Venv::for_checkout(root).root,
+            venv_dir: crate::venv::Venv::for_checkout(root).root,
             state_dir: default_state_dir(root),
             pg_port: PG_PORT,
             data_api_port: DATA_API_PORT,

@@ -12,7 +12,7 @@ use anyhow::Context;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
-use super::python::{Venv, run};
+use crate::venv::{Venv, run};
 
 /// The wheel's pgvector release, so the extension's SQL files match the library.
 const VERSION: &str = "0.8.2";

@@ -7,23 +7,14 @@ use std::time::Duration;
 use anyhow::Context;
 use serde_json::Value;
 
-use super::intrinsics::scalar;
+use super::intrinsics::{number, scalar, u32_of};
 use super::model::{
     Deployment, FunctionSpec, QueueSpec, Redrive, ScheduleSource, SqsSource, screaming_snake,
 };
+use super::physical::IdMap;
 use super::policies::role_policies;
 use super::routes::routes;
-use super::{Ids, Template, physical};
-
-pub(super) type IdMap = BTreeMap<String, Ids>;
-
-fn number(value: Option<&Value>) -> Option<u64> {
-    value.and_then(|v| v.as_u64().or_else(|| scalar(v)?.parse().ok()))
-}
-
-pub(super) fn u32_of(value: Option<&Value>) -> Option<u32> {
-    number(value).and_then(|n| u32::try_from(n).ok())
-}
+use super::{Template, physical};
 
 fn attribute(ids: &IdMap, logical_id: &str, name: &str) -> String {
     ids.get(logical_id)

@@ -13,8 +13,8 @@ use super::buckets::create_bucket;
 use super::intrinsics::scalar;
 use super::model::{Deployment, QueueSpec};
 use super::{Ids, Template, build, secrets};
-use crate::stack::local_sdk_config;
-use crate::stack::python::Venv;
+use crate::account::local_sdk_config;
+use crate::venv::Venv;
 
 /// Loads the template at `template_path` (transform cached under the venv, which holds the
 /// translator) and deploys it into moto as the stack `stack_name`.

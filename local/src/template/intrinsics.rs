@@ -6,32 +6,10 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use serde_json::{Map, Value};
 
-use super::physical::{ACCOUNT, Ids, REGION};
-
-#[derive(Debug, thiserror::Error)]
-pub enum ResolveError {
-    #[error("{0} is not supported by the local stack")]
-    Unsupported(String),
-    #[error("{function}: {name} is neither a parameter nor a resource of the template")]
-    Unknown {
-        function: &'static str,
-        name: String,
-    },
-    #[error("{function}: {reason}")]
-    Invalid {
-        function: &'static str,
-        reason: String,
-    },
-    #[error("condition {0} is not defined (or refers to itself)")]
-    UnknownCondition(String),
-}
-
-pub(super) fn invalid(function: &'static str, reason: impl Into<String>) -> ResolveError {
-    ResolveError::Invalid {
-        function,
-        reason: reason.into(),
-    }
-}
+use super::physical::Ids;
+pub use super::resolve_error::ResolveError;
+pub(super) use super::resolve_error::invalid;
+use crate::account::{ACCOUNT_ID, REGION};
 
 /// What references resolve against.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +19,16 @@ pub struct Scope<'a> {
     pub conditions: &'a BTreeMap<String, bool>,
     pub mappings: &'a Value,
     pub ids: &'a BTreeMap<String, Ids>,
+}
+
+/// A resolved number, written as one or as a string.
+pub(super) fn number(value: Option<&Value>) -> Option<u64> {
+    value.and_then(|v| v.as_u64().or_else(|| scalar(v)?.parse().ok()))
+}
+
+/// A resolved number as a `u32`.
+pub(super) fn u32_of(value: Option<&Value>) -> Option<u32> {
+    number(value).and_then(|n| u32::try_from(n).ok())
 }
 
 /// A scalar as CloudFormation passes it on: strings as they are, numbers and booleans as text.
@@ -199,7 +187,7 @@ impl Scope<'_> {
         }
         let pseudo = match name {
             "AWS::Region" => REGION.to_owned(),
-            "AWS::AccountId" => ACCOUNT.to_owned(),
+            "AWS::AccountId" => ACCOUNT_ID.to_owned(),
             "AWS::Partition" => "aws".to_owned(),
             "AWS::URLSuffix" => "amazonaws.com".to_owned(),
             "AWS::StackName" => self.stack_name.to_owned(),

@@ -12,6 +12,7 @@ mod model;
 mod parameters;
 mod physical;
 mod policies;
+mod resolve_error;
 mod routes;
 mod secrets;
 mod transform;
@@ -36,7 +37,7 @@ pub use model::{
 pub use parameters::LOCAL_PARAMETERS;
 pub use physical::Ids;
 
-use crate::stack::python::Venv;
+use crate::venv::Venv;
 use intrinsics::Scope;
 
 /// A resource whose condition holds, as the transform left it.

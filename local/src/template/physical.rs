@@ -2,15 +2,16 @@
 //! (queue URLs and ARNs, bucket names, role and function ARNs...), as CloudFormation would
 //! name them in account 123456789012, us-east-1.
 
+use crate::account::{ACCOUNT_ID, REGION};
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::Resource;
-use super::intrinsics::ResolveError;
+use super::resolve_error::ResolveError;
 
-pub const REGION: &str = "us-east-1";
-pub const ACCOUNT: &str = "123456789012";
+/// Every resource's ids, by logical id.
+pub(super) type IdMap = BTreeMap<String, Ids>;
 
 /// What a resource's `Ref` and attributes resolve to.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,7 +45,7 @@ impl Ids {
 /// The `AWS::StackId` of a local stack.
 pub fn stack_id(stack: &str) -> String {
     format!(
-        "arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack}/{}",
+        "arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{stack}/{}",
         local_id(stack, 32)
     )
 }
@@ -82,7 +83,7 @@ pub fn ids(
     let named = |property: &str| -> Result<String, ResolveError> {
         Ok(name_of(property)?.unwrap_or_else(|| default_name.clone()))
     };
-    let arn = |service: &str, rest: &str| format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}");
+    let arn = |service: &str, rest: &str| format!("arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{rest}");
     let ids = match resource.kind.as_str() {
         "AWS::SQS::Queue" => {
             let mut name = named("QueueName")?;
@@ -90,7 +91,7 @@ pub fn ids(
             if fifo && !name.ends_with(".fifo") {
                 name.push_str(".fifo");
             }
-            let url = format!("{endpoint}/{ACCOUNT}/{name}");
+            let url = format!("{endpoint}/{ACCOUNT_ID}/{name}");
             Ids::new(
                 url.clone(),
                 &[
@@ -124,7 +125,7 @@ pub fn ids(
             Ids::new(secret.clone(), &[("Id", secret)])
         }
         "AWS::RDS::DBCluster" => {
-            let cluster = crate::stack::LOCAL_CLUSTER_ARN.to_owned();
+            let cluster = crate::account::LOCAL_CLUSTER_ARN.to_owned();
             Ids::new(
                 cluster.clone(),
                 &[
@@ -149,7 +150,7 @@ pub fn ids(
             Ids::new(
                 name.clone(),
                 &[
-                    ("Arn", format!("arn:aws:iam::{ACCOUNT}:role{path}{name}")),
+                    ("Arn", format!("arn:aws:iam::{ACCOUNT_ID}:role{path}{name}")),
                     (
                         "RoleId",
                         format!("AROA{}", local_id(&name, 17).to_uppercase()),
@@ -159,7 +160,7 @@ pub fn ids(
         }
         "AWS::IAM::ManagedPolicy" => {
             let policy = format!(
-                "arn:aws:iam::{ACCOUNT}:policy/{}",
+                "arn:aws:iam::{ACCOUNT_ID}:policy/{}",
                 named("ManagedPolicyName")?
             );
             Ids::new(policy.clone(), &[("PolicyArn", policy)])
@@ -237,7 +238,7 @@ fn loose(kind: &str, default_name: &str) -> Ids {
         reference.clone(),
         &[(
             "Arn",
-            format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{rest}/{reference}"),
+            format!("arn:aws:{service}:{REGION}:{ACCOUNT_ID}:{rest}/{reference}"),
         )],
     );
     ids.loose = true;

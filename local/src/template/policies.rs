@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::build::IdMap;
 use super::intrinsics::scalar;
+use super::physical::IdMap;
 use super::{Template, managed};
 
 /// The policy documents of the role `role_arn`: inline, attached policy resources, managed.

@@ -4,9 +4,10 @@
 use serde_json::Value;
 
 use super::Template;
-use super::build::{IdMap, u32_of};
 use super::intrinsics::scalar;
+use super::intrinsics::u32_of;
 use super::model::{ApiRoute, MockRoute};
+use super::physical::IdMap;
 
 /// (integration URI, route) for each Lambda route, and the routes API Gateway answers itself.
 pub(super) type Routes = (Vec<(String, ApiRoute)>, Vec<MockRoute>);

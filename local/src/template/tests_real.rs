@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{Deployment, load};
-use crate::stack::python::Venv;
+use crate::venv::Venv;
 
 const MOTO: &str = "http://127.0.0.1:4566";
 
@@ -101,7 +101,7 @@ async fn the_real_template_gives_each_function_its_limits_triggers_and_routes() 
     );
     assert!(processor.environment.contains(&(
         "DATABASE_RESOURCE_ARN".to_owned(),
-        crate::stack::LOCAL_CLUSTER_ARN.to_owned()
+        crate::account::LOCAL_CLUSTER_ARN.to_owned()
     )));
 
     let queue = deployment.queue("FileProcessingQueue").unwrap();

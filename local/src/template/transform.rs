@@ -10,7 +10,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::process::Command;
 
-use crate::stack::python::Venv;
+use crate::venv::Venv;
 
 const SCRIPT: &str = include_str!("../../template_transform.py");
 

@@ -68,5 +68,5 @@ pub async fn start_gateway(moto: &Moto, principals: &Arc<Principals>) -> Gateway
 
 /// The SDK configured as a function is: region, the role's keys, an endpoint, no retries.
 pub fn role_config(endpoint: &str, access_key_id: &str, secret: &str) -> aws_config::SdkConfig {
-    studio_local::stack::sdk_config_as(endpoint, access_key_id, secret)
+    studio_local::account::sdk_config_as(endpoint, access_key_id, secret)
 }

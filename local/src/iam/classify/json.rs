@@ -5,8 +5,8 @@ use axum::http::Method;
 use serde_json::Value;
 
 use super::{Arns, Unclassified, form_pairs, percent_decode};
+use crate::account::ACCOUNT_ID;
 use crate::iam::evaluate::{Request, SECRET_BY_NAME_KEY};
-use crate::iam::principals::ACCOUNT_ID;
 
 /// `AmazonSQS.SendMessage`, `secretsmanager.GetSecretValue`, `AWSEvents.PutEvents`,
 /// `Textract.StartDocumentTextDetection`.

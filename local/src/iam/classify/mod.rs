@@ -4,10 +4,12 @@
 mod json;
 mod s3;
 
+use super::form::{form_pairs, percent_decode};
 use axum::http::{HeaderMap, Method};
 
 use super::evaluate::Request;
-use super::principals::{ACCOUNT_ID, CredentialScope};
+use super::principals::CredentialScope;
+use crate::account::ACCOUNT_ID;
 
 /// A request the classifier does not know: a role's is refused (fail closed).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -91,45 +93,6 @@ pub fn classify(
         ("rds-data", None) => json::rds_data(method, path, body),
         _ => Err(Unclassified::new(service, format!("{method} {path}"))),
     }
-}
-
-/// `%XX` decoded (invalid UTF-8 replaced); `+` stays a plus, as in a path.
-pub fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `name=value&...` pairs of a query string or form body, decoded (`+` is a space).
-pub fn form_pairs(text: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    text.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        (
-            percent_decode(&name.replace('+', " ")),
-            percent_decode(&value.replace('+', " ")),
-        )
-    })
-}
-
-/// One decoded parameter of a query string or form body.
-pub fn query_param(text: &str, name: &str) -> Option<String> {
-    form_pairs(text).find_map(|(n, v)| (n == name).then_some(v))
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
-//! Embeds `schema/*.sql` into the binary, so a deploy carries its own migrations.
+//! Embeds `schema/*.sql` for `shared::migrate::embedded` (feature `embedded-migrations`),
+//! so db-init's binary carries its own migrations.
 
 use std::fmt::Write;
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?);
-    let schema = manifest.join("../../schema").canonicalize()?;
+    let schema = manifest.join("../schema").canonicalize()?;
     println!("cargo:rerun-if-changed={}", schema.display());
     let mut files: Vec<PathBuf> = std::fs::read_dir(&schema)?
         .filter_map(|entry| entry.ok().map(|e| e.path()))
