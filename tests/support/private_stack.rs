@@ -12,8 +12,8 @@ use std::time::Duration;
 use studio_local::iam::{Gateway, Principals};
 use studio_local::stack::functions::{self, Functions};
 use studio_local::stack::moto::Resources;
-use studio_local::venv::Venv;
 use studio_local::template::{self, Deployment};
+use studio_local::venv::Venv;
 use uuid::Uuid;
 
 use crate::TestDb;
