@@ -7,8 +7,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-# The module graph first: no cycles, no imports back up the layers (seconds, no build).
+# Layout first (seconds, no build): no import cycles or arrows back up the layers, no
+# production file over 400 lines.
 python3 scripts/module_graph.py
+scripts/file_lengths.sh
 cargo build --workspace --all-targets --locked
 target=${CARGO_TARGET_DIR:-target}
 

@@ -9,7 +9,8 @@ use shared::adapters::ocr_from_env;
 use shared::config::{self, Config};
 use shared::data_api::DataApi;
 use shared::fetch::FetchPolicy;
-use shared::ingest::pipeline::{DocumentExtractor, Ocr, Pipeline, TokenChunker};
+use shared::ingest::pipeline::{Ocr, Pipeline};
+use shared::ingest::stages::{DocumentExtractor, TokenChunker};
 use shared::knowledge::items::MAX_UPLOAD_BYTES;
 use shared::ocr::budget;
 

@@ -8,7 +8,8 @@ use shared::adapters::ocr_from_env;
 use shared::config::{self, Config, ConfigError};
 use shared::data_api::DataApi;
 use shared::fetch::FetchPolicy;
-use shared::ingest::pipeline::{DocumentExtractor, Pipeline, TokenChunker};
+use shared::ingest::pipeline::Pipeline;
+use shared::ingest::stages::{DocumentExtractor, TokenChunker};
 use shared::knowledge::items::MAX_UPLOAD_BYTES;
 use textract_processor::handler::{Deps, handle};
 

@@ -6,6 +6,7 @@
 //! span invocations ([`run_from`]): it resumes from the results stored so far and pauses
 //! before a stage that does not fit in what its invocation has left.
 
+mod budget;
 pub mod execute;
 pub mod lease;
 mod prompt;
@@ -15,6 +16,7 @@ pub mod store;
 mod sweep;
 pub mod template;
 
+pub use budget::Budget;
 pub use start::start_manual;
 pub use sweep::Swept;
 
@@ -22,7 +24,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -170,24 +171,6 @@ fn input_text(value: &Value) -> String {
             .join(", "),
         Value::Null => String::new(),
         other => other.to_string(),
-    }
-}
-
-/// How long one invocation may run prompts: until its deadline, less a margin to store
-/// the results and hand the rest on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    pub deadline: DateTime<Utc>,
-    pub margin: Duration,
-}
-
-impl Budget {
-    /// The time left for prompts now.
-    pub fn left(&self) -> Duration {
-        (self.deadline - Utc::now())
-            .to_std()
-            .unwrap_or_default()
-            .saturating_sub(self.margin)
     }
 }
 

@@ -194,7 +194,7 @@ async fn run_chain_with(
         assert!(invocations <= 20, "the run makes no progress");
         let done = fakes.results.lock().unwrap().clone();
         let budget = Budget {
-            deadline: Utc::now() + chrono::Duration::from_std(budget).unwrap(),
+            deadline: chrono::Utc::now() + chrono::Duration::from_std(budget).unwrap(),
             margin: Duration::ZERO,
         };
         if let Step::Finished(outcome) = run_from(&services, &chain, done, &budget).await {

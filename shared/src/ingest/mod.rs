@@ -4,6 +4,7 @@
 pub mod attempt;
 mod ocr_completion;
 pub mod pipeline;
+pub mod stages;
 
 pub use ocr_completion::{Completed, complete_ocr};
 
