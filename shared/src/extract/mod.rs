@@ -17,8 +17,8 @@
 //! slide titles and sheet names so the chunker can follow the structure.
 //!
 //! Third-party parsers run under `catch_unwind`, so a panic in one on a hostile file
-//! becomes [`ExtractError::ParserFailed`]. That needs unwinding: in a binary built with
-//! `panic = "abort"` (the workspace release profile) a panic still ends the process.
+//! becomes [`ExtractError::ParserFailed`]. That needs unwinding, which the workspace's
+//! release profile keeps (it does not set `panic = "abort"`).
 
 mod archive;
 mod docx;
