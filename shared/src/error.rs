@@ -76,8 +76,12 @@ impl std::fmt::Display for ErrorCode {
 #[error("{code}: {message}")]
 pub struct AppError {
     pub code: ErrorCode,
+    /// What the caller is told: safe to show, never a database's or a provider's own words.
     pub message: String,
     pub details: Option<serde_json::Value>,
+    /// What caused it, for the operator's log ([`AppError::chain`]); never sent to callers.
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
 impl AppError {
@@ -86,7 +90,22 @@ impl AppError {
             code,
             message: message.into(),
             details: None,
+            source: None,
         }
+    }
+
+    /// Keeps `source` as the cause: logged through [`AppError::chain`], never sent.
+    pub fn caused_by(
+        mut self,
+        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
+    ) -> Self {
+        self.source = Some(source.into());
+        self
+    }
+
+    /// The error and every cause below it, `code: message: cause: cause ...`, for logs.
+    pub fn chain(&self) -> Chain<'_> {
+        Chain(self)
     }
 
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
@@ -134,6 +153,23 @@ impl AppError {
 }
 
 /// The `details` field of a `rate_limited` error that carries its `Retry-After` seconds.
+/// An error with its causes, displayed on one line (see [`AppError::chain`]).
+pub struct Chain<'a>(&'a AppError);
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(self.0);
+        // Bounded: a cycle of causes cannot make a log line endless.
+        for _ in 0..16 {
+            let Some(error) = cause else { break };
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
+    }
+}
+
 pub const RETRY_AFTER_FIELD: &str = "retryAfterSeconds";
 
 pub(crate) fn retry_after_of(details: Option<&serde_json::Value>) -> Option<u64> {
@@ -177,14 +213,46 @@ impl From<crate::data_api::DbError> for AppError {
             ErrorCode::Timeout => "The database statement timed out".to_owned(),
             _ => "A database error occurred".to_owned(),
         };
-        tracing::error!(error = %error, code = %code, "Database call failed");
-        Self::new(code, message)
+        Self::new(code, message).caused_by(error)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_database_failure_keeps_its_cause_for_the_log_but_not_for_the_caller() {
+        let cause = crate::data_api::DbError::Database {
+            message: "duplicate key value (email)=(ada@example.com); SQLState: 23505".into(),
+            sql_state: Some("23505".into()),
+        };
+        let error = AppError::from(cause);
+        assert_eq!(error.code, ErrorCode::Conflict);
+        assert!(!error.message.contains("ada@example.com"));
+        assert!(!error.to_string().contains("ada@example.com"));
+        let logged = error.chain().to_string();
+        assert!(
+            logged
+                .starts_with("conflict: The record already exists: database error: duplicate key"),
+            "{logged}"
+        );
+        assert!(logged.contains("ada@example.com"), "{logged}");
+    }
+
+    #[test]
+    fn causes_chain_in_order() {
+        let io = std::io::Error::other("connection reset");
+        let error = AppError::internal("Presigning the upload failed").caused_by(io);
+        assert_eq!(
+            error.chain().to_string(),
+            "internal: Presigning the upload failed: connection reset"
+        );
+        assert_eq!(
+            AppError::validation("bad").chain().to_string(),
+            "validation: bad"
+        );
+    }
 
     #[test]
     fn codes_serialize_as_snake_case_strings() {

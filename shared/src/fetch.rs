@@ -129,7 +129,7 @@ pub async fn fetch(url: &str, policy: &FetchPolicy) -> Result<Fetched, AppError>
             .timeout(policy.timeout)
             .user_agent("ai-studio-fetcher/1.0")
             .build()
-            .map_err(|e| AppError::internal(e.to_string()))?;
+            .map_err(|e| AppError::internal("The page fetcher could not be set up").caused_by(e))?;
         let mut response = client.get(current.clone()).send().await.map_err(|e| {
             AppError::new(
                 ErrorCode::Unavailable,

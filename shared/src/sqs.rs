@@ -33,7 +33,7 @@ where
     let mut response = SqsBatchResponse::default();
     for (id, outcome) in outcomes {
         if let Err(error) = outcome {
-            tracing::warn!(message_id = id.as_deref().unwrap_or("?"), code = %error.code, error = %error.message, "Message failed");
+            tracing::warn!(message_id = id.as_deref().unwrap_or("?"), error = %error.chain(), "Message failed");
             let mut failure = BatchItemFailure::default();
             failure.item_identifier = id.unwrap_or_default();
             response.batch_item_failures.push(failure);

@@ -72,7 +72,7 @@ pub fn id(text: &str) -> Result<Uuid, AppError> {
 pub fn json<T: serde::Serialize>(value: T) -> Result<Option<Value>, AppError> {
     serde_json::to_value(value)
         .map(Some)
-        .map_err(|e| AppError::internal(e.to_string()))
+        .map_err(|e| AppError::internal("The answer could not be written as JSON").caused_by(e))
 }
 
 /// A part of the body as `T`.

@@ -32,7 +32,7 @@ pub async fn handle(request: Request, deps: &Deps) -> Result<Response<Body>, lam
     match &outcome {
         // A failure of ours or of a service we call: its cause is for the operator's log.
         Err(error) if error.http_status() >= 500 => {
-            tracing::warn!(code = %error.code, method = %request.method(), path = request.uri().path(), message = %error.message, "Request failed");
+            tracing::warn!(code = %error.code, method = %request.method(), path = request.uri().path(), error = %error.chain(), "Request failed");
         }
         Err(error) => {
             tracing::info!(code = %error.code, method = %request.method(), path = request.uri().path(), "Request refused");

@@ -51,7 +51,7 @@ async fn follow(db: &DataApi, execution: uuid::Uuid, out: mpsc::Sender<String>) 
                 }
             }
             Err(error) => {
-                tracing::warn!(error = %error, "Could not read execution events");
+                tracing::warn!(error = %error.chain(), "Could not read execution events");
                 return;
             }
         }
@@ -83,7 +83,7 @@ fn json_response(
         .header("content-type", "application/json")
         .header("x-request-id", request_id)
         .body(whole(value.to_string().into_bytes()))
-        .map_err(|e| AppError::internal(e.to_string()))
+        .map_err(|e| AppError::internal("The response could not be built").caused_by(e))
 }
 
 /// Starts the task that calls the model and lets it run up to its first wait before the
@@ -177,7 +177,7 @@ async fn route(
             start(async move { service::run(&deps.db, deps.ledger.as_ref(), chat, out).await })
                 .await;
             sse::response(&headers, chunks, sse::ui_message_stream(), sse::UI_DONE)
-                .map_err(|e| AppError::internal(e.to_string()))
+                .map_err(|e| AppError::internal("The response could not be built").caused_by(e))
         }
         ("POST", "/compare") => {
             let compare = compare::prepare(
@@ -197,7 +197,7 @@ async fn route(
                 timing(),
             ];
             sse::response(&headers, chunks, sse::ui_message_stream(), sse::UI_DONE)
-                .map_err(|e| AppError::internal(e.to_string()))
+                .map_err(|e| AppError::internal("The response could not be built").caused_by(e))
         }
         ("POST", "/v1/chat/completions") => {
             let completion = openai_compat::prepare(
@@ -227,7 +227,7 @@ async fn route(
                     Box::new(move |c| encoder.encode(c)),
                     sse::UI_DONE,
                 )
-                .map_err(|e| AppError::internal(e.to_string()))
+                .map_err(|e| AppError::internal("The response could not be built").caused_by(e))
             } else {
                 let completion = openai_compat::collect(&model, chunks).await?;
                 json_response(200, &completion, request_id)
@@ -245,7 +245,7 @@ async fn route(
             tokio::spawn(async move { follow(&db, execution.id, out).await });
             let headers = [("x-request-id", request_id.to_owned())];
             sse::response(&headers, events, Box::new(Some), "event: end\ndata: {}\n\n")
-                .map_err(|e| AppError::internal(e.to_string()))
+                .map_err(|e| AppError::internal("The response could not be built").caused_by(e))
         }
         (method, path) => Err(AppError::not_found(format!("No route for {method} {path}"))),
     }

@@ -61,7 +61,7 @@ pub async fn handle(
                 .await);
             }
             Err(error) => {
-                tracing::warn!(code = %error.code, error = %error.message, "The batch failed together; trying each message");
+                tracing::warn!(error = %error.chain(), "The batch failed together; trying each message");
             }
         }
     }
@@ -82,7 +82,7 @@ async fn begin(event: &SqsEvent, deps: &Deps, deadline: DateTime<Utc>) {
     if let Err(error) =
         attempt::begin_embedding(&deps.db, &messages, deps.max_receive_count, deadline).await
     {
-        tracing::warn!(error = %error, "The attempt could not be recorded on the items");
+        tracing::warn!(error = %error.chain(), "The attempt could not be recorded on the items");
     }
 }
 
@@ -94,7 +94,7 @@ async fn end(deps: &Deps, report: &EmbedReport, chunk_ids: &[Uuid], deadline: Da
         return;
     }
     if let Err(error) = attempt::end_embedding(&deps.db, chunk_ids, deadline).await {
-        tracing::warn!(error = %error, "The attempt could not be cleared on the items");
+        tracing::warn!(error = %error.chain(), "The attempt could not be cleared on the items");
     }
 }
 
@@ -127,7 +127,7 @@ async fn embed_message(
                 if let Err(marking) =
                     ingest::fail_items_of_chunks(&deps.db, &request.chunk_ids, &reason).await
                 {
-                    tracing::error!(error = %marking, "Could not mark the items failed");
+                    tracing::error!(error = %marking.chain(), "Could not mark the items failed");
                 }
             }
             Err(error)

@@ -130,7 +130,7 @@ async fn process(work: Work, deps: &Deps<'_>, attempt: &Attempt) -> Result<(), A
             if let (Some(item), true) = (item, !error.is_retryable() || attempt.is_last()) {
                 let reason = format!("Processing failed: {}", error.message);
                 if let Err(marking) = items::fail(deps.pipeline.db, item, &reason).await {
-                    tracing::error!(error = %marking, "Could not mark the item failed");
+                    tracing::error!(error = %marking.chain(), "Could not mark the item failed");
                 }
             }
             Err(error)

@@ -45,7 +45,9 @@ pub async fn handle(
             run_queued(message, executor, request_id, deadline)
         })
         .await;
-        return serde_json::to_value(response).map_err(|e| AppError::internal(e.to_string()));
+        return serde_json::to_value(response).map_err(|e| {
+            AppError::internal("The answer could not be written as JSON").caused_by(e)
+        });
     }
     if let Ok(run) = serde_json::from_value::<RunNow>(event.clone()) {
         let claimed = claim_now(executor.db, run.scheduled_execution_id).await?;
@@ -71,14 +73,14 @@ pub async fn tick(
     let items_failed = match attempt::sweep(executor.db, now).await {
         Ok(failed) => failed.len(),
         Err(error) => {
-            tracing::error!(error = %error, "The item sweep failed");
+            tracing::error!(error = %error.chain(), "The item sweep failed");
             0
         }
     };
     let runs = match executor.sweep(now).await {
         Ok(swept) => json!({ "requeued": swept.requeued.len(), "failed": swept.failed.len() }),
         Err(error) => {
-            tracing::error!(error = %error, "The run sweep failed");
+            tracing::error!(error = %error.chain(), "The run sweep failed");
             json!({ "error": error.message })
         }
     };
@@ -87,7 +89,7 @@ pub async fn tick(
         .map(|schedule| async move {
             let queued = executor.enqueue_scheduled(schedule, request_id).await;
             if let Err(error) = &queued {
-                tracing::error!(schedule_id = %schedule.id, error = %error, "A scheduled run could not be queued");
+                tracing::error!(schedule_id = %schedule.id, error = %error.chain(), "A scheduled run could not be queued");
             }
             json!({ "scheduleId": schedule.id, "ok": queued.is_ok(),
                     "executionId": queued.ok().flatten() })

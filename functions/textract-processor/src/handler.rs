@@ -84,6 +84,6 @@ async fn give_up(deps: &Deps<'_>, completion: &Completion, error: &AppError) {
         Ok::<_, AppError>(())
     };
     if let Err(marking) = marked.await {
-        tracing::error!(error = %marking, "Could not mark the OCR job failed");
+        tracing::error!(error = %marking.chain(), "Could not mark the OCR job failed");
     }
 }

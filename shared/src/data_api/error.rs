@@ -5,8 +5,8 @@ use aws_sdk_rdsdata::error::{ProvideErrorMetadata, SdkError};
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
     /// Throttling, 5xx, dropped connections, Aurora resuming from auto-pause: worth retrying.
-    #[error("transient Data API failure ({code}): {message}")]
-    Transient { code: String, message: String },
+    #[error("transient Data API failure ({kind}): {message}")]
+    Transient { kind: Transient, message: String },
     /// The statement ran past the Data API's limit; a write may or may not have happened.
     #[error("statement timed out: {0}")]
     Timeout(String),
@@ -31,6 +31,39 @@ pub enum DbError {
     RowCount(usize),
 }
 
+/// Why a Data API call failed in a way another attempt may not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transient {
+    /// The request never got an answer (connection refused or dropped, bad response).
+    Connection,
+    /// The client gave up waiting on a read.
+    ClientTimeout,
+    /// Aurora Serverless is resuming from auto-pause.
+    Resuming,
+    /// The database or the service is unavailable for now.
+    Unavailable,
+    /// The service asked us to slow down.
+    Throttled,
+    /// A read ran past the statement timeout.
+    StatementTimeout,
+    /// Another 5xx (or 429) the service named some other way; its HTTP status.
+    Status(u16),
+}
+
+impl std::fmt::Display for Transient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connection => f.write_str("connection failure"),
+            Self::ClientTimeout => f.write_str("client timeout"),
+            Self::Resuming => f.write_str("database resuming"),
+            Self::Unavailable => f.write_str("unavailable"),
+            Self::Throttled => f.write_str("throttled"),
+            Self::StatementTimeout => f.write_str("statement timeout"),
+            Self::Status(status) => write!(f, "HTTP {status}"),
+        }
+    }
+}
+
 impl DbError {
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Transient { .. })
@@ -52,11 +85,11 @@ impl DbError {
         let text = || aws_smithy_types::error::display::DisplayErrorContext(&error).to_string();
         match &error {
             SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Self::Transient {
-                code: "ConnectionFailure".to_owned(),
+                kind: Transient::Connection,
                 message: text(),
             },
             SdkError::TimeoutError(_) if read_only => Self::Transient {
-                code: "ClientTimeout".to_owned(),
+                kind: Transient::ClientTimeout,
                 message: text(),
             },
             SdkError::TimeoutError(_) => Self::Timeout(text()),
@@ -74,14 +107,17 @@ impl DbError {
     }
 
     fn from_service(code: String, message: String, status: u16, read_only: bool) -> Self {
+        let transient = |kind| Self::Transient {
+            kind,
+            message: message.clone(),
+        };
         match code.as_str() {
-            "DatabaseResumingException"
-            | "DatabaseUnavailableException"
+            "DatabaseResumingException" => transient(Transient::Resuming),
+            "DatabaseUnavailableException"
             | "ServiceUnavailableError"
-            | "InternalServerErrorException"
-            | "ThrottlingException"
-            | "TooManyRequestsException" => Self::Transient { code, message },
-            "StatementTimeoutException" if read_only => Self::Transient { code, message },
+            | "InternalServerErrorException" => transient(Transient::Unavailable),
+            "ThrottlingException" | "TooManyRequestsException" => transient(Transient::Throttled),
+            "StatementTimeoutException" if read_only => transient(Transient::StatementTimeout),
             "StatementTimeoutException" => Self::Timeout(message),
             "DatabaseErrorException" => Self::Database {
                 sql_state: sql_state_of(&message),
@@ -92,7 +128,10 @@ impl DbError {
                 Self::ResponseTooLarge(message)
             }
             "BadRequestException" => Self::BadRequest(message),
-            _ if status >= 500 || status == 429 => Self::Transient { code, message },
+            _ if status >= 500 || status == 429 => Self::Transient {
+                kind: Transient::Status(status),
+                message: format!("{code}: {message}"),
+            },
             _ => Self::Service { code, message },
         }
     }
@@ -121,9 +160,20 @@ mod tests {
             false,
         );
         assert!(resuming.is_retryable());
+        assert!(matches!(
+            resuming,
+            DbError::Transient {
+                kind: Transient::Resuming,
+                ..
+            }
+        ));
         let throttled =
             DbError::from_service("SomethingNew".into(), "slow down".into(), 429, false);
         assert!(throttled.is_retryable());
+        assert_eq!(
+            throttled.to_string(),
+            "transient Data API failure (HTTP 429): SomethingNew: slow down"
+        );
         let sql = DbError::from_service(
             "DatabaseErrorException".into(),
             "ERROR: duplicate key value violates unique constraint \"t_pkey\"; SQLState: 23505"

@@ -13,7 +13,7 @@ use aws_sdk_rdsdata::Client;
 use aws_sdk_rdsdata::types::{Field, RecordsFormatType};
 use serde::de::DeserializeOwned;
 
-pub use error::DbError;
+pub use error::{DbError, Transient};
 pub use params::{Decimal, Params, SqlValue, TextArray, Vector, format_timestamp};
 pub use retry::RetryPolicy;
 

@@ -82,7 +82,7 @@ mod tests {
 
     fn transient() -> DbError {
         DbError::Transient {
-            code: "DatabaseResumingException".into(),
+            kind: crate::data_api::Transient::Resuming,
             message: "resuming".into(),
         }
     }

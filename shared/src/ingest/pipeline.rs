@@ -181,7 +181,7 @@ impl Pipeline<'_> {
             Ok::<_, Unreadable>((extracted, chunks))
         })
         .await
-        .map_err(|e| AppError::internal(format!("extraction stopped: {e}")))?;
+        .map_err(|e| AppError::internal("Extraction stopped unexpectedly").caused_by(e))?;
         let (extracted, chunks) = match parsed {
             Ok(parsed) => parsed,
             Err(Unreadable(reason)) => return self.failed(item, &reason).await,
@@ -201,7 +201,7 @@ impl Pipeline<'_> {
             (document, chunks)
         })
         .await
-        .map_err(|e| AppError::internal(format!("chunking stopped: {e}")))?;
+        .map_err(|e| AppError::internal("Chunking stopped unexpectedly").caused_by(e))?;
         match chunked {
             Ok(chunks) => self.store_and_queue(item, &document, &chunks).await,
             Err(Unreadable(reason)) => self.failed(item, &reason).await,

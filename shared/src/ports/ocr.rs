@@ -100,7 +100,9 @@ impl Completion {
 
     /// This completion as SNS delivers it to an SQS queue (raw delivery off).
     pub fn to_sns_message(&self, topic_arn: &str) -> Result<String, AppError> {
-        let message = serde_json::to_string(self).map_err(|e| AppError::internal(e.to_string()))?;
+        let message = serde_json::to_string(self).map_err(|e| {
+            AppError::internal("The OCR completion could not be written").caused_by(e)
+        })?;
         Ok(serde_json::json!({
             "Type": "Notification",
             "MessageId": Uuid::new_v4(),

@@ -67,7 +67,9 @@ pub async fn fetch_page(
         extract_document(&bytes, &file_name, content_type.as_deref(), &limits)
     })
     .await
-    .map_err(|e| ToolError::Page(AppError::internal(format!("extraction stopped: {e}"))))?
+    .map_err(|e| {
+        ToolError::Page(AppError::internal("Extraction stopped unexpectedly").caused_by(e))
+    })?
     .map_err(|e| ToolError::Page(e.into()))?;
     if extracted.needs_ocr {
         return Err(ToolError::Page(AppError::new(
@@ -120,5 +122,7 @@ pub(super) async fn run(
         return Err(invalid(format!("maxChars is 1 to {}", limits.max_chars)));
     }
     let page = fetch_page(input.url.trim(), policy, max_chars).await?;
-    serde_json::to_value(page).map_err(|e| ToolError::Page(AppError::internal(e.to_string())))
+    serde_json::to_value(page).map_err(|e| {
+        ToolError::Page(AppError::internal("The page could not be written as JSON").caused_by(e))
+    })
 }

@@ -42,8 +42,9 @@ impl ObjectStore for S3ObjectStore {
         content_type: Option<&str>,
         expires: Duration,
     ) -> Result<String, AppError> {
-        let config =
-            PresigningConfig::expires_in(expires).map_err(|e| AppError::internal(e.to_string()))?;
+        let config = PresigningConfig::expires_in(expires).map_err(|e| {
+            AppError::internal("The upload URL could not be presigned").caused_by(e)
+        })?;
         let request = self
             .client
             .put_object()

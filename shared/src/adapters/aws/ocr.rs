@@ -75,7 +75,9 @@ impl OcrEngine for TextractOcr {
             .sns_topic_arn(&self.topic_arn)
             .role_arn(&self.role_arn)
             .build()
-            .map_err(|e| AppError::internal(e.to_string()))?;
+            .map_err(|e| {
+                AppError::internal("The Textract request could not be built").caused_by(e)
+            })?;
         let started = self
             .client
             .start_document_text_detection()

@@ -54,7 +54,9 @@ impl Queue for SqsQueue {
                         .id(format!("m{batch_index}-{i}"))
                         .message_body(body)
                         .build()
-                        .map_err(|e| AppError::internal(e.to_string()))
+                        .map_err(|e| {
+                            AppError::internal("A queue message could not be built").caused_by(e)
+                        })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             let output = self

@@ -136,7 +136,7 @@ impl Intake<'_> {
                     error.message
                 );
                 if let Err(marking) = super::fail(self.db, item.id, &reason).await {
-                    tracing::error!(error = %marking, "Could not mark the item failed");
+                    tracing::error!(error = %marking.chain(), "Could not mark the item failed");
                 }
                 Err(error)
             }
