@@ -18,50 +18,27 @@ use tokio::sync::mpsc;
 
 use crate::sse;
 
-/// Sends an execution's events as SSE frames (`event: <type>`, `data: <json>`) as they are
-/// stored, until the execution has finished and every event was sent.
+/// A run's events as Server-Sent Events, followed until the run ends.
 async fn follow(db: &DataApi, execution: uuid::Uuid, out: mpsc::Sender<String>) {
-    let mut after = 0;
-    loop {
-        let finished = matches!(
-            db.query_opt::<Status>(
-                "SELECT status FROM assistant_executions WHERE id = :id",
-                shared::data_api::Params::new().bind("id", execution),
-            )
-            .await,
-            Ok(Some(Status { ref status })) if status == "completed" || status == "failed" || status == "cancelled"
+    let (events, mut stored) = mpsc::channel(64);
+    let reader = {
+        let db = db.clone();
+        tokio::spawn(async move { shared::chain::store::follow(&db, execution, 0, events).await })
+    };
+    while let Some(event) = stored.recv().await {
+        let frame = format!(
+            "id: {}\nevent: {}\ndata: {}\n\n",
+            event.seq,
+            event.event_type,
+            serde_json::json!({"seq": event.seq, "type": event.event_type, "data": event.data, "at": event.created_at})
         );
-        match shared::chain::store::events(db, execution, after).await {
-            Ok(events) => {
-                let fresh = !events.is_empty();
-                for event in events {
-                    after = event.seq;
-                    let frame = format!(
-                        "id: {}\nevent: {}\ndata: {}\n\n",
-                        event.seq,
-                        event.event_type,
-                        serde_json::json!({"seq": event.seq, "type": event.event_type, "data": event.data, "at": event.created_at})
-                    );
-                    if out.send(frame).await.is_err() {
-                        return;
-                    }
-                }
-                if finished && !fresh {
-                    return;
-                }
-            }
-            Err(error) => {
-                tracing::warn!(error = %error.chain(), "Could not read execution events");
-                return;
-            }
+        if out.send(frame).await.is_err() {
+            return;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
-}
-
-#[derive(serde::Deserialize)]
-struct Status {
-    status: String,
+    if let Ok(Err(error)) = reader.await {
+        tracing::warn!(error = %error.chain(), "Could not read execution events");
+    }
 }
 
 /// A streamed body that is one buffer.

@@ -213,6 +213,45 @@ pub async fn events(db: &DataApi, id: Uuid, after: i64) -> Result<Vec<Event>, Ap
         .await?)
 }
 
+/// How often [`follow`] looks for new events.
+const FOLLOW_POLL: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Sends a run's events to `out` as they are stored, oldest first, from the one after
+/// `after`, until the run has finished and its last event is sent, or `out` is closed.
+pub async fn follow(
+    db: &DataApi,
+    id: Uuid,
+    mut after: i64,
+    out: tokio::sync::mpsc::Sender<Event>,
+) -> Result<(), AppError> {
+    #[derive(Deserialize)]
+    struct Status {
+        status: String,
+    }
+    loop {
+        // Read before the events, so the events read after it include the last ones.
+        let finished = db
+            .query_opt::<Status>(
+                "SELECT status FROM assistant_executions WHERE id = :id",
+                Params::new().bind("id", id),
+            )
+            .await?
+            .is_none_or(|s| matches!(s.status.as_str(), "completed" | "failed" | "cancelled"));
+        let fresh = events(db, id, after).await?;
+        let caught_up = fresh.is_empty();
+        for event in fresh {
+            after = event.seq;
+            if out.send(event).await.is_err() {
+                return Ok(());
+            }
+        }
+        if finished && caught_up {
+            return Ok(());
+        }
+        tokio::time::sleep(FOLLOW_POLL).await;
+    }
+}
+
 /// Writes a run's progress into the execution's rows as it happens.
 pub struct Recorder<'a> {
     pub db: &'a DataApi,
