@@ -32,64 +32,120 @@ pub enum ConfigError {
     Invalid { name: &'static str, reason: String },
 }
 
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
+/// Where an [`Env`] reads a variable: the process environment, or a map in tests.
+type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// Reads a function's environment once, at cold start: every value it needs, through one
+/// lookup (the process environment, or a map in tests), collecting what is missing so one
+/// error names it all.
+pub struct Env<'a> {
+    lookup: Box<Lookup<'a>>,
+    missing: Vec<&'static str>,
+    invalid: Option<ConfigError>,
+}
+
+impl<'a> Env<'a> {
+    pub fn new(lookup: impl Fn(&str) -> Option<String> + 'a) -> Self {
+        Self {
+            lookup: Box::new(lookup),
+            missing: Vec::new(),
+            invalid: None,
+        }
     }
 
-    /// Reads configuration through `lookup`, reporting every missing variable at once.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let value = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut missing = Vec::new();
-        let mut required = |name: &'static str| {
-            value(name).unwrap_or_else(|| {
-                missing.push(name);
-                String::new()
-            })
-        };
-        let resource_arn = required("DATABASE_RESOURCE_ARN");
-        let secret_arn = required("DATABASE_SECRET_ARN");
-        if !missing.is_empty() {
-            return Err(ConfigError::Missing(missing));
-        }
-        let retry_budget =
-            match value("DATA_API_RETRY_BUDGET_SECS") {
-                None => Duration::from_secs(60),
-                Some(text) => text.parse::<u64>().map(Duration::from_secs).map_err(|e| {
-                    ConfigError::Invalid {
-                        name: "DATA_API_RETRY_BUDGET_SECS",
-                        reason: e.to_string(),
-                    }
-                })?,
-            };
-        Ok(Self {
-            environment: value("STUDIO_ENV").unwrap_or_else(|| "dev".to_owned()),
-            database: DatabaseConfig {
-                resource_arn,
-                secret_arn,
-                name: value("DATABASE_NAME").unwrap_or_else(|| "studio".to_owned()),
-                retry_budget,
-            },
+    /// The process environment.
+    pub fn process() -> Env<'static> {
+        Env::new(|name| std::env::var(name).ok())
+    }
+
+    /// The value of `name`, blank counting as unset.
+    pub fn optional(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    /// The value of `name`; when it is unset, noted for [`Env::finish`].
+    pub fn required(&mut self, name: &'static str) -> String {
+        self.optional(name).unwrap_or_else(|| {
+            self.missing.push(name);
+            String::new()
         })
+    }
+
+    /// `name` parsed as `T`, `default` when unset; a value that does not parse is noted.
+    pub fn parsed<T>(&mut self, name: &'static str, default: T) -> T
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        match self.optional(name) {
+            None => default,
+            Some(text) => text.trim().parse().unwrap_or_else(|e: T::Err| {
+                self.invalid.get_or_insert(ConfigError::Invalid {
+                    name,
+                    reason: format!("{text:?}: {e}"),
+                });
+                default
+            }),
+        }
+    }
+
+    /// The values read, or the first problem: every missing variable, else the first
+    /// invalid one.
+    pub fn finish<T>(self, value: T) -> Result<T, ConfigError> {
+        if !self.missing.is_empty() {
+            return Err(ConfigError::Missing(self.missing));
+        }
+        match self.invalid {
+            Some(error) => Err(error),
+            None => Ok(value),
+        }
     }
 }
 
-/// A variable a function cannot start without (a bucket, a queue URL).
-pub fn required(name: &'static str) -> Result<String, ConfigError> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-        .ok_or(ConfigError::Missing(vec![name]))
+/// A configuration read from the environment at cold start: [`FromEnv::read`] takes each
+/// value from an [`Env`]; `from_env` and `from_lookup` (tests) check them all at once.
+pub trait FromEnv: Sized {
+    fn read(env: &mut Env<'_>) -> Self;
+
+    /// Reads the process environment.
+    fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads through `lookup`, reporting every missing variable at once.
+    fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut env = Env::new(lookup);
+        let value = Self::read(&mut env);
+        env.finish(value)
+    }
+}
+
+impl FromEnv for Config {
+    /// The shared part of every function's configuration.
+    fn read(env: &mut Env<'_>) -> Self {
+        let resource_arn = env.required("DATABASE_RESOURCE_ARN");
+        let secret_arn = env.required("DATABASE_SECRET_ARN");
+        let retry_budget = Duration::from_secs(env.parsed("DATA_API_RETRY_BUDGET_SECS", 60));
+        Self {
+            environment: env
+                .optional("STUDIO_ENV")
+                .unwrap_or_else(|| "dev".to_owned()),
+            database: DatabaseConfig {
+                resource_arn,
+                secret_arn,
+                name: env
+                    .optional("DATABASE_NAME")
+                    .unwrap_or_else(|| "studio".to_owned()),
+                retry_budget,
+            },
+        }
+    }
 }
 
 /// The consumed queue's `maxReceiveCount` (`MAX_RECEIVE_COUNT`, default 3): on that delivery
 /// a failing message's item is marked failed before SQS moves it to the DLQ.
-pub fn max_receive_count() -> u32 {
-    std::env::var("MAX_RECEIVE_COUNT")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3)
+pub fn max_receive_count(env: &mut Env<'_>) -> u32 {
+    env.parsed("MAX_RECEIVE_COUNT", 3)
 }
 
 #[cfg(test)]

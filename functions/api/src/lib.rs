@@ -7,6 +7,7 @@
 //! resource's router parses its input and calls the domain in `shared`; [`deps`] holds
 //! what they reach.
 
+pub mod config;
 pub mod deps;
 pub mod extract;
 pub mod handler;

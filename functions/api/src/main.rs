@@ -5,33 +5,25 @@ use api::handler::handle;
 use lambda_http::{Error, run, service_fn};
 use std::sync::Arc;
 
+use api::config::ApiConfig;
 use shared::adapters::aws::{S3ObjectStore, SecretsManagerDataKeys, SqsQueue, sdk_config};
-use shared::config::{self, Config};
+use shared::config::FromEnv;
 use shared::data_api::DataApi;
 use shared::settings::Settings;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let config = Config::from_env()?;
+    let config = ApiConfig::from_env()?;
     let sdk = sdk_config().await;
-    let db = DataApi::from_env(&config.database).await;
-    let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
+    let db = DataApi::from_env(&config.common.database).await;
+    let keys = SecretsManagerDataKeys::new(&sdk, &config.settings_key_secret_arn);
     let deps = Deps {
         settings: Settings::new(db.clone(), Arc::new(keys)),
         db,
-        store: Box::new(S3ObjectStore::new(
-            &sdk,
-            &config::required("DOCUMENTS_BUCKET")?,
-        )),
-        processing: Box::new(SqsQueue::new(
-            &sdk,
-            &config::required("FILE_PROCESSING_QUEUE_URL")?,
-        )),
-        assistant_runs: Box::new(SqsQueue::new(
-            &sdk,
-            &config::required("ASSISTANT_RUNS_QUEUE_URL")?,
-        )),
+        store: Box::new(S3ObjectStore::new(&sdk, &config.documents_bucket)),
+        processing: Box::new(SqsQueue::new(&sdk, &config.file_processing_queue_url)),
+        assistant_runs: Box::new(SqsQueue::new(&sdk, &config.assistant_runs_queue_url)),
         embedder: shared::embed::from_env().await?,
     };
     let deps = &deps;

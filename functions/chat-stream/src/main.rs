@@ -3,10 +3,11 @@
 
 use std::sync::Arc;
 
+use chat_stream::config::ChatStreamConfig;
 use chat_stream::handler::{Deps, handle};
 use lambda_http::{Error, run_with_streaming_response, service_fn};
 use shared::adapters::aws::{SecretsManagerDataKeys, sdk_config};
-use shared::config::{self, Config};
+use shared::config::FromEnv;
 use shared::data_api::DataApi;
 use shared::executor::StudioModels;
 use shared::settings::Settings;
@@ -18,10 +19,10 @@ use shared::usage::UsageLedger;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let config = Config::from_env()?;
+    let config = ChatStreamConfig::from_env()?;
     let sdk = sdk_config().await;
-    let db = DataApi::from_env(&config.database).await;
-    let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
+    let db = DataApi::from_env(&config.common.database).await;
+    let keys = SecretsManagerDataKeys::new(&sdk, &config.settings_key_secret_arn);
     let settings = Settings::new(db.clone(), Arc::new(keys));
     let deps = Arc::new(Deps {
         models: Box::new(StudioModels::new(db.clone(), settings.clone())),

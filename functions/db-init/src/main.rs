@@ -2,7 +2,7 @@
 
 use db_init::handler::{Deps, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::config::Config;
+use shared::config::{Config, FromEnv};
 use shared::data_api::DataApi;
 
 #[tokio::main]

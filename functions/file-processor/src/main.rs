@@ -2,30 +2,27 @@
 
 use std::sync::Arc;
 
+use file_processor::config::FileProcessorConfig;
 use file_processor::handler::{Deps, handle};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
-use shared::adapters::ocr_from_env;
-use shared::config::{self, Config};
+use shared::adapters::ocr_from;
+use shared::config::{Env, FromEnv};
 use shared::data_api::DataApi;
 use shared::fetch::FetchPolicy;
 use shared::ingest::pipeline::{Ocr, Pipeline};
 use shared::ingest::stages::{DocumentExtractor, TokenChunker};
 use shared::knowledge::items::MAX_UPLOAD_BYTES;
-use shared::ocr::budget;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let config = Config::from_env()?;
+    let config = FileProcessorConfig::from_env()?;
     let sdk = sdk_config().await;
-    let db = DataApi::from_env(&config.database).await;
-    let store = Arc::new(S3ObjectStore::new(
-        &sdk,
-        &config::required("DOCUMENTS_BUCKET")?,
-    ));
-    let ocr = ocr_from_env(&sdk)?;
-    let embedding_queue = SqsQueue::new(&sdk, &config::required("EMBEDDING_QUEUE_URL")?);
+    let db = DataApi::from_env(&config.common.database).await;
+    let store = Arc::new(S3ObjectStore::new(&sdk, &config.documents_bucket));
+    let ocr = ocr_from(&Env::process(), &sdk)?;
+    let embedding_queue = SqsQueue::new(&sdk, &config.embedding_queue_url);
     let deps = Deps {
         pipeline: Pipeline {
             db: &db,
@@ -37,10 +34,10 @@ async fn main() -> Result<(), Error> {
             fetch_policy: FetchPolicy::default(),
             ocr: ocr.as_deref().map(|engine| Ocr {
                 engine,
-                monthly_pages: budget::monthly_limit_from_env(),
+                monthly_pages: config.ocr_monthly_pages,
             }),
         },
-        max_receive_count: config::max_receive_count(),
+        max_receive_count: config.max_receive_count,
     };
     let deps = &deps;
     run(service_fn(move |event: LambdaEvent<_>| async move {

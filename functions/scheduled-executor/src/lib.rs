@@ -2,4 +2,5 @@
 //! atomically), for a direct `{"scheduledExecutionId"}` event, and for executions queued
 //! by the API on the assistant-runs queue.
 
+pub mod config;
 pub mod handler;

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use scheduled_executor::config::ScheduledExecutorConfig;
 use serde_json::Value;
 use shared::adapters::aws::{SecretsManagerDataKeys, SqsQueue, sdk_config};
-use shared::adapters::mailer_from_env;
+use shared::adapters::mailer_from;
 use shared::chain::execute::{DEFAULT_MARGIN, Executor};
-use shared::config::{self, Config};
+use shared::config::{Env, FromEnv};
 use shared::data_api::DataApi;
 use shared::executor::StudioModels;
 use shared::settings::Settings;
@@ -17,17 +18,17 @@ use shared::usage::UsageLedger;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let config = Config::from_env()?;
+    let config = ScheduledExecutorConfig::from_env()?;
     let sdk = sdk_config().await;
-    let db = DataApi::from_env(&config.database).await;
-    let keys = SecretsManagerDataKeys::new(&sdk, &config::required("SETTINGS_KEY_SECRET_ARN")?);
+    let db = DataApi::from_env(&config.common.database).await;
+    let keys = SecretsManagerDataKeys::new(&sdk, &config.settings_key_secret_arn);
     let settings = Settings::new(db.clone(), Arc::new(keys));
     let models = StudioModels::new(db.clone(), settings);
     let ledger = UsageLedger { db: db.clone() };
     let embedder = shared::embed::from_env().await?;
     let tools = Tools::from_env()?;
-    let mailer = mailer_from_env(&sdk)?;
-    let runs = SqsQueue::new(&sdk, &config::required("ASSISTANT_RUNS_QUEUE_URL")?);
+    let mailer = mailer_from(&Env::process(), &sdk)?;
+    let runs = SqsQueue::new(&sdk, &config.assistant_runs_queue_url);
     let executor = Executor {
         db: &db,
         models: &models,

@@ -5,7 +5,7 @@ pub mod aws;
 
 use std::sync::Arc;
 
-use crate::config::{self, ConfigError};
+use crate::config::{ConfigError, Env};
 use crate::notify::mime::Mailbox;
 use crate::ports::mail::Mailer;
 use crate::ports::ocr::OcrEngine;
@@ -13,19 +13,20 @@ use crate::ports::ocr::OcrEngine;
 /// The OCR engine `OCR_PROVIDER` names: `textract` (needs `DOCUMENTS_BUCKET`,
 /// `TEXTRACT_TOPIC_ARN`, `TEXTRACT_ROLE_ARN`; locally the stack's Textract server), or
 /// `none` / unset: no OCR.
-pub fn ocr_from_env(
+pub fn ocr_from(
+    env: &Env<'_>,
     sdk: &aws_config::SdkConfig,
 ) -> Result<Option<Arc<dyn OcrEngine>>, ConfigError> {
-    let provider = std::env::var("OCR_PROVIDER").unwrap_or_default();
-    match provider.trim() {
-        "" | "none" => Ok(None),
-        "textract" => Ok(Some(Arc::new(aws::TextractOcr::new(
+    let needed = |name: &'static str| env.optional(name).ok_or(ConfigError::Missing(vec![name]));
+    match env.optional("OCR_PROVIDER").as_deref().map(str::trim) {
+        None | Some("none") => Ok(None),
+        Some("textract") => Ok(Some(Arc::new(aws::TextractOcr::new(
             aws_sdk_textract::Client::new(sdk),
-            &config::required("DOCUMENTS_BUCKET")?,
-            &config::required("TEXTRACT_TOPIC_ARN")?,
-            &config::required("TEXTRACT_ROLE_ARN")?,
+            &needed("DOCUMENTS_BUCKET")?,
+            &needed("TEXTRACT_TOPIC_ARN")?,
+            &needed("TEXTRACT_ROLE_ARN")?,
         )))),
-        other => Err(ConfigError::Invalid {
+        Some(other) => Err(ConfigError::Invalid {
             name: "OCR_PROVIDER",
             reason: format!("{other:?} is not one of textract, none"),
         }),
@@ -35,18 +36,11 @@ pub fn ocr_from_env(
 /// The mailer the environment names. `NOTIFY_MAILER=ses`: SES v2 (locally the stack's SES
 /// server, which writes `.eml` files), sending as `NOTIFY_FROM_ADDRESS` (required, a
 /// verified identity). `none`, or unset: no mailer (e-mails are recorded as skipped).
-pub fn mailer_from_env(
+pub fn mailer_from(
+    env: &Env<'_>,
     sdk: &aws_config::SdkConfig,
 ) -> Result<Option<Arc<dyn Mailer>>, ConfigError> {
-    mailer_from_lookup(sdk, |name| std::env::var(name).ok())
-}
-
-/// [`mailer_from_env`] reading variables through `lookup`.
-pub fn mailer_from_lookup(
-    sdk: &aws_config::SdkConfig,
-    lookup: impl Fn(&str) -> Option<String>,
-) -> Result<Option<Arc<dyn Mailer>>, ConfigError> {
-    let value = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+    let value = |name: &str| env.optional(name);
     let from = || -> Result<Mailbox, ConfigError> {
         let text = value("NOTIFY_FROM_ADDRESS")
             .ok_or(ConfigError::Missing(vec!["NOTIFY_FROM_ADDRESS"]))?;
@@ -82,13 +76,13 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        mailer_from_lookup(&sdk(), |name| {
+        let env = Env::new(|name| {
             pairs
                 .iter()
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
-        })
-        .map(|m| m.is_some())
+        });
+        mailer_from(&env, &sdk()).map(|m| m.is_some())
     }
 
     #[test]

@@ -8,13 +8,11 @@ use serde::Deserialize;
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 
-/// The monthly page limit a new month starts with (`OCR_MONTHLY_PAGE_BUDGET`, default 1000).
-pub fn monthly_limit_from_env() -> i32 {
-    std::env::var("OCR_MONTHLY_PAGE_BUDGET")
-        .ok()
-        .and_then(|n| n.trim().parse().ok())
-        .filter(|n: &i32| *n >= 0)
-        .unwrap_or(1000)
+/// The monthly page limit a new month starts with (`OCR_MONTHLY_PAGE_BUDGET`, a whole
+/// number of pages, default 1000).
+pub fn monthly_limit(env: &mut crate::config::Env<'_>) -> i32 {
+    let pages: u32 = env.parsed("OCR_MONTHLY_PAGE_BUDGET", 1000);
+    i32::try_from(pages).unwrap_or(i32::MAX)
 }
 
 /// The budget refused a reservation.

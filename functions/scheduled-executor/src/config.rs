@@ -1,0 +1,25 @@
+//! The scheduled-executor function's configuration, read and checked at cold start: a missing or bad
+//! value stops the function at init with a sentence naming it. The names are the ones the
+//! template's `Environment` sets.
+
+use shared::config::{Config, Env, FromEnv};
+
+/// What `main` builds the function from.
+#[derive(Debug, Clone)]
+pub struct ScheduledExecutorConfig {
+    pub common: Config,
+    /// The settings key secret (provider keys are encrypted with it) (`SETTINGS_KEY_SECRET_ARN`).
+    pub settings_key_secret_arn: String,
+    /// Where runs are queued and continued (`ASSISTANT_RUNS_QUEUE_URL`).
+    pub assistant_runs_queue_url: String,
+}
+
+impl FromEnv for ScheduledExecutorConfig {
+    fn read(env: &mut Env<'_>) -> Self {
+        Self {
+            common: Config::read(env),
+            settings_key_secret_arn: env.required("SETTINGS_KEY_SECRET_ARN"),
+            assistant_runs_queue_url: env.required("ASSISTANT_RUNS_QUEUE_URL"),
+        }
+    }
+}
