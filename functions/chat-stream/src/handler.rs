@@ -18,27 +18,13 @@ use tokio::sync::mpsc;
 
 use crate::sse;
 
-/// A run's events as Server-Sent Events, followed until the run ends.
-async fn follow(db: &DataApi, execution: uuid::Uuid, out: mpsc::Sender<String>) {
-    let (events, mut stored) = mpsc::channel(64);
-    let reader = {
-        let db = db.clone();
-        tokio::spawn(async move { shared::chain::store::follow(&db, execution, 0, events).await })
-    };
-    while let Some(event) = stored.recv().await {
-        let frame = format!(
-            "id: {}\nevent: {}\ndata: {}\n\n",
-            event.seq,
-            event.event_type,
-            serde_json::json!({"seq": event.seq, "type": event.event_type, "data": event.data, "at": event.created_at})
-        );
-        if out.send(frame).await.is_err() {
-            return;
-        }
-    }
-    if let Ok(Err(error)) = reader.await {
-        tracing::warn!(error = %error.chain(), "Could not read execution events");
-    }
+/// One stored run event as an SSE frame (`event: <type>`, `data: <json>`).
+fn event_frame(event: shared::chain::store::Event) -> Option<String> {
+    let data = serde_json::json!({"seq": event.seq, "type": event.event_type, "data": event.data, "at": event.created_at});
+    Some(format!(
+        "id: {}\nevent: {}\ndata: {data}\n\n",
+        event.seq, event.event_type
+    ))
 }
 
 /// A streamed body that is one buffer.
@@ -219,10 +205,19 @@ async fn route(
             let execution = shared::chain::store::get(&deps.db, &caller, id).await?;
             let (out, events) = mpsc::channel(64);
             let db = deps.db.clone();
-            tokio::spawn(async move { follow(&db, execution.id, out).await });
+            tokio::spawn(async move {
+                if let Err(error) = shared::chain::store::follow(&db, execution.id, 0, out).await {
+                    tracing::warn!(error = %error.chain(), "Could not read execution events");
+                }
+            });
             let headers = [("x-request-id", request_id.to_owned())];
-            sse::response(&headers, events, Box::new(Some), "event: end\ndata: {}\n\n")
-                .map_err(|e| AppError::internal("The response could not be built").caused_by(e))
+            sse::response(
+                &headers,
+                events,
+                Box::new(event_frame),
+                "event: end\ndata: {}\n\n",
+            )
+            .map_err(|e| AppError::internal("The response could not be built").caused_by(e))
         }
         (method, path) => Err(AppError::not_found(format!("No route for {method} {path}"))),
     }

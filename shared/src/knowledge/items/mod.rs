@@ -1,11 +1,11 @@
 //! Repository items: uploads, pasted text and URLs, from `pending` to `completed` or
 //! `failed`, stored under their [`ObjectKey`].
 
+mod intake;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-
-mod intake;
 
 use super::object_key::{ObjectKey, safe_file_name};
 use super::repositories::{self, Access};
