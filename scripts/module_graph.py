@@ -28,10 +28,10 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS = [
     # foundations: errors, SQL, the Data API, configuration, telemetry
     {"error", "sql", "data_api", "config", "telemetry", "cache", "action_state"},
-    # identity, the HTTP edge, ports and the adapters behind them, settings, notifications
-    {"auth", "roles", "http", "ports", "adapters", "sqs", "fetch", "rate_limit", "settings", "notify"},
-    # the knowledge pipeline's parts and the model catalogue
-    {"extract", "chunk", "embed", "ocr", "models", "tools"},
+    # identity, the HTTP edge, ports and the AWS adapters behind them, notifications
+    {"auth", "roles", "http", "ports", "adapters", "sqs", "fetch", "notify"},
+    # the knowledge pipeline's parts, the model providers and catalogue, settings, limits
+    {"extract", "chunk", "providers", "embed", "ocr", "models", "tools", "settings", "rate_limit"},
     # the domain
     {"knowledge", "search", "ingest", "chat", "usage", "assistant", "chain", "executor", "schedule"},
     # the entry points that apply the schema

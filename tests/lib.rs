@@ -166,7 +166,7 @@ pub async fn data_keys() -> (shared::adapters::aws::SecretsManagerDataKeys, Stri
     let arn = client
         .create_secret()
         .name(format!("test/settings-key-{}", Uuid::new_v4().simple()))
-        .secret_string(shared::settings::keys::random_key_hex())
+        .secret_string(shared::ports::keys::random_key_hex())
         .send()
         .await
         .expect("create a data key secret in moto (AWS_ENDPOINT_URL_SECRETS_MANAGER)")

@@ -121,7 +121,7 @@ async fn start_query_and_interrupt(state: &PathBuf, ports: (u16, u16, u16, u16, 
 
     // Its Bedrock runtime embeds through the real SDK client.
     let bedrock = env_value(state, "AWS_ENDPOINT_URL_BEDROCK_RUNTIME");
-    let titan = shared::embed::BedrockEmbedder::new(
+    let titan = shared::providers::bedrock::BedrockEmbedder::new(
         &studio_local::account::local_sdk_config(&bedrock),
         None,
         "amazon.titan-embed-text-v2:0",

@@ -25,6 +25,7 @@ pub mod models;
 pub mod notify;
 pub mod ocr;
 pub mod ports;
+pub mod providers;
 pub mod rate_limit;
 pub mod roles;
 pub mod schedule;

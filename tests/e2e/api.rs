@@ -6,8 +6,9 @@ use api::handler::handle;
 use serde_json::{Value, json};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
 use shared::data_api::Params;
-use shared::embed::{HashingEmbedder, embed_chunks};
+use shared::embed::embed_chunks;
 use shared::ingest::{self, NewChunk};
+use shared::providers::offline::HashingEmbedder;
 use studio_tests::TestDb;
 use uuid::Uuid;
 

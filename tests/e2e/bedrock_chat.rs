@@ -6,13 +6,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use shared::chat::BedrockChat;
 use shared::chunk::estimate_tokens;
 use shared::ports;
 use shared::ports::chat::{
     ChatEvent, ChatMessage, ChatModel, ChatRequest, FinishReason, ProviderError, ProviderSettings,
     ReasoningEffort,
 };
+use shared::providers::bedrock::BedrockChat;
 use studio_local::bedrock::{BedrockServer, Fault, Script};
 
 const CLAUDE: &str = "anthropic.claude-3-haiku-20240307-v1:0";

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr};
 
 use embedding_generator::handler::handle;
-use shared::embed::{BedrockEmbedder, HashingEmbedder};
 use shared::knowledge::items;
 use shared::ports::embed::{EmbedError, Embedder};
+use shared::providers::bedrock::BedrockEmbedder;
+use shared::providers::offline::HashingEmbedder;
 use studio_local::bedrock::{BedrockServer, Fault, Script};
 use studio_tests::TestDb;
 

@@ -11,10 +11,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use embedding_generator::handler::{Deps, handle};
 use serde_json::{Value, json};
-use shared::embed::{HashingEmbedder, OpenAiEmbedder};
 use shared::ingest::{self, NewChunk};
 use shared::knowledge::{NewItem, NewRepository, items, repositories};
 use shared::ports::embed::Embedder;
+use shared::providers::offline::HashingEmbedder;
+use shared::providers::openai::OpenAiEmbedder;
 use studio_tests::TestDb;
 use uuid::Uuid;
 

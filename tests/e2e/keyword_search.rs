@@ -3,9 +3,9 @@
 //! are, so that a question names what it is about and the search stays fast at scale.
 
 use shared::data_api::Params;
-use shared::embed::HashingEmbedder;
 use shared::ingest;
 use shared::knowledge::{NewRepository, repositories};
+use shared::providers::offline::HashingEmbedder;
 use shared::search::{self, Mode};
 use studio_tests::TestDb;
 

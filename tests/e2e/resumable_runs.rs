@@ -72,8 +72,8 @@ mod runs {
     use serde_json::{Value, json};
     use shared::adapters::aws::{SqsQueue, sdk_config};
     use shared::chain::execute::Executor;
-    use shared::embed::HashingEmbedder;
     use shared::executor::StudioModels;
+    use shared::providers::offline::HashingEmbedder;
     use shared::usage::UsageLedger;
     use studio_tests::TestDb;
     use uuid::Uuid;

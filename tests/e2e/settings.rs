@@ -108,6 +108,21 @@ async fn a_secret_set_through_the_api_is_ciphertext_at_rest_readable_by_the_conf
     )
     .await
     .unwrap();
+    // The provider registry decides which providers a model may name, not the schema.
+    let unregistered = shared::models::create(
+        &t.db,
+        &admin_caller,
+        &serde_json::from_value(
+            json!({"provider": "anthropic", "modelId": "claude", "name": "Claude"}),
+        )
+        .unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        unregistered.message,
+        "provider \"anthropic\" is not one of openai, azure, openai_compatible, gemini, bedrock, offline"
+    );
     let other = another_process(&t, &arn).await;
     let resolved = StudioModels::new(t.db.clone(), other.clone())
         .resolve(
@@ -158,6 +173,12 @@ async fn a_secret_set_through_the_api_is_ciphertext_at_rest_readable_by_the_conf
     assert!(find("openai.api_key").get("value").is_none());
     assert_eq!(find("chat.system_prompt")["value"], "Answer briefly.");
     assert_eq!(find("gemini.api_key")["hasValue"], false);
+    // Each registered provider's settings are listed, described, before any is set.
+    assert_eq!(
+        find("azure.api_version")["description"],
+        "Azure OpenAI api-version"
+    );
+    assert_eq!(find("bedrock.region")["isSecret"], false);
 
     // A credential cannot be stored in the clear; students manage nothing.
     let (status, body) = responses

@@ -1,7 +1,7 @@
 //! The generated corpus: chunk texts whose words follow a Zipf-like law (English stop words
 //! first, then made-up words), their ids, the queries, and PostgreSQL binary COPY encoding.
 
-use shared::embed::HashingEmbedder;
+use shared::providers::offline::HashingEmbedder;
 use uuid::Uuid;
 
 /// Chunks per repository item (a document of about 100 chunks, 150 KB of text).

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::{Value, json};
-use shared::embed::HashingEmbedder;
+use shared::providers::offline::HashingEmbedder;
 use shared::search::Mode;
 use tokio_postgres::Config;
 

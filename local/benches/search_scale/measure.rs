@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use shared::data_api::{DataApi, Vector};
-use shared::embed::HashingEmbedder;
+use shared::providers::offline::HashingEmbedder;
 use shared::search::{self, Mode};
 use tokio_postgres::Client;
 use tokio_postgres::types::{ToSql, Type};

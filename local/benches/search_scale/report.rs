@@ -37,7 +37,7 @@ pub fn write(results: &[Value]) -> anyhow::Result<()> {
         "benchmark": "search_scale",
         "limit": crate::measure::LIMIT,
         "dimensions": crate::DIMENSIONS,
-        "embedder": shared::embed::HashingEmbedder::MODEL,
+        "embedder": shared::providers::offline::HashingEmbedder::MODEL,
         "profile": if cfg!(debug_assertions) { "debug" } else { "release" },
         "pipeline_chunks_per_s": pipeline_chunks_per_s(),
         "sizes": sizes,

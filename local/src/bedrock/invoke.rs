@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 use shared::chunk::estimate_tokens;
-use shared::embed::HashingEmbedder;
+use shared::providers::offline::HashingEmbedder;
 
 use super::errors::BedrockError;
 

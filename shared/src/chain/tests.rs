@@ -160,7 +160,7 @@ async fn run_chain_with(
             retry_budget: Duration::ZERO,
         },
     );
-    let embedder = crate::embed::HashingEmbedder::new(256);
+    let embedder = crate::providers::offline::HashingEmbedder::new(256);
     let services = Services {
         db: &db,
         models: &fakes,

@@ -1,12 +1,9 @@
-//! Chat: the provider adapters behind the chat-model port ([`crate::ports::chat`]) and
-//! the chat domain (the service, conversations, personas, RAG, compare, the stream formats).
+//! Chat: the service, conversations, personas, RAG, compare and the stream formats, over
+//! the chat-model port ([`crate::ports::chat`]); the adapters are the providers'
+//! ([`crate::providers`]).
 
 pub mod compare;
 pub mod conversations;
-pub mod gemini;
-mod http;
-pub mod offline;
-pub mod openai;
 pub mod openai_compat;
 pub mod personas;
 pub mod rag;
@@ -16,20 +13,13 @@ pub mod resilience;
 pub mod service;
 pub mod ui_stream;
 
-mod bedrock;
-
-pub use bedrock::BedrockChat;
-
 use std::sync::Arc;
 
-pub use gemini::GeminiChat;
-pub use http::{DEFAULT_TIMEOUT, retry_after};
-pub use offline::OfflineChat;
-pub use openai::OpenAiChat;
 pub use resilience::{Answer, Candidate, Fallback};
 
 use crate::error::AppError;
 use crate::ports::chat::{ChatModel, ProviderSettings};
+use crate::providers;
 
 /// The adapter for `provider` (as `ai_models.provider` spells it), reaching it as
 /// `settings` say. The model id travels in each [`ChatRequest::model`], so one adapter
@@ -71,51 +61,18 @@ pub async fn build(
     Ok(model)
 }
 
+/// The registered provider's adapter, behind its address's breaker when it has one.
 async fn build_adapter(
     provider: &str,
     settings: &ProviderSettings,
 ) -> Result<Arc<dyn ChatModel>, AppError> {
-    let (model, address): (Arc<dyn ChatModel>, String) = match provider {
-        "offline" => return Ok(Arc::new(OfflineChat)),
-        "openai" => {
-            let base = settings
-                .base_url
-                .as_deref()
-                .unwrap_or(openai::OPENAI_BASE_URL);
-            (Arc::new(OpenAiChat::openai(settings)?), base.to_owned())
+    let (_, adapter) = providers::chat_provider(provider)?;
+    let model = (adapter.build)(settings).await?;
+    Ok(match (adapter.address)(settings) {
+        None => model,
+        Some(address) => {
+            let breaker = resilience::breaker(provider, address.trim_end_matches('/'));
+            Arc::new(resilience::Guarded::new(model, breaker))
         }
-        "azure" => (
-            Arc::new(OpenAiChat::azure(settings)?),
-            settings.base_url.clone().unwrap_or_default(),
-        ),
-        "openai_compatible" => (
-            Arc::new(OpenAiChat::compatible(settings)?),
-            settings.base_url.clone().unwrap_or_default(),
-        ),
-        "gemini" => {
-            let base = settings
-                .base_url
-                .as_deref()
-                .unwrap_or(gemini::GEMINI_BASE_URL);
-            (Arc::new(GeminiChat::new(settings)?), base.to_owned())
-        }
-        "bedrock" => (
-            Arc::new(BedrockChat::from_settings(settings).await),
-            format!(
-                "bedrock:{}",
-                settings
-                    .base_url
-                    .clone()
-                    .or_else(|| settings.region.clone())
-                    .unwrap_or_default()
-            ),
-        ),
-        other => {
-            return Err(AppError::validation(format!(
-                "unknown chat provider {other:?}; use openai, azure, openai_compatible, gemini, bedrock or offline"
-            )));
-        }
-    };
-    let breaker = resilience::breaker(provider, address.trim_end_matches('/'));
-    Ok(Arc::new(resilience::Guarded::new(model, breaker)))
+    })
 }

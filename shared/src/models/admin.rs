@@ -4,7 +4,7 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{AiModel, COLUMNS, PROVIDERS};
+use super::{AiModel, COLUMNS};
 use crate::auth::Caller;
 use crate::data_api::{self, DataApi, Params, TextArray};
 use crate::error::AppError;
@@ -107,13 +107,7 @@ fn decimal(value: &Decimal) -> data_api::Decimal {
 /// Adds a model to the catalogue.
 pub async fn create(db: &DataApi, caller: &Caller, new: &NewModel) -> Result<AiModel, AppError> {
     require_admin(caller)?;
-    if !PROVIDERS.contains(&new.provider.as_str()) {
-        return Err(AppError::validation(format!(
-            "provider {:?} is not one of {}",
-            new.provider,
-            PROVIDERS.join(", ")
-        )));
-    }
+    crate::providers::chat_provider(&new.provider)?;
     if new.model_id.trim().is_empty() {
         return Err(AppError::validation("modelId is required"));
     }

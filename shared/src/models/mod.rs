@@ -18,16 +18,6 @@ use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 use crate::ports::chat::Usage;
 
-/// Providers `ai_models.provider` accepts (its CHECK constraint).
-pub const PROVIDERS: &[&str] = &[
-    "openai",
-    "azure",
-    "bedrock",
-    "gemini",
-    "openai_compatible",
-    "offline",
-];
-
 /// One `ai_models` row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all(serialize = "camelCase"))]

@@ -178,7 +178,7 @@ pub struct ProviderSettings {
     /// AWS region (Bedrock).
     pub region: Option<String>,
     /// How long to wait for the provider to accept a request (first byte), and at most
-    /// between two reads of its stream; [`crate::chat::DEFAULT_TIMEOUT`] when unset.
+    /// between two reads of its stream; [`crate::providers::DEFAULT_TIMEOUT`] when unset.
     pub timeout: Option<Duration>,
 }
 

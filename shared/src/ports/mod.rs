@@ -1,9 +1,11 @@
 //! Every port the domain takes, in one place: the narrow interfaces to storage, queues,
-//! models, OCR and mail. Adapters implement them under [`crate::adapters`] (AWS) and in
-//! the provider modules; the local stack serves the same wire protocols.
+//! models, OCR, mail and the settings' data keys. Adapters implement them under
+//! [`crate::adapters`] (AWS) and [`crate::providers`] (models); the local stack serves the
+//! same wire protocols.
 
 pub mod chat;
 pub mod embed;
+pub mod keys;
 pub mod mail;
 pub mod ocr;
 pub mod storage;

@@ -71,7 +71,8 @@ impl Settings {
         require_admin(caller)?;
         self.invalidate();
         let rows = self.rows().await?;
-        let mut keys: Vec<&str> = catalogue::KNOWN.iter().map(|(k, _, _)| *k).collect();
+        let known: Vec<catalogue::Known> = catalogue::known().collect();
+        let mut keys: Vec<&str> = known.iter().map(|k| k.key.as_ref()).collect();
         keys.extend(rows.keys().map(String::as_str));
         keys.sort_unstable();
         keys.dedup();

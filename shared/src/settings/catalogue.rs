@@ -4,42 +4,25 @@
 //! name upper-cased with `.` and `-` turned into `_`: `openai.api_key` <-> `OPENAI_API_KEY`,
 //! `chat.prompts_per_hour` <-> `CHAT_PROMPTS_PER_HOUR`, `bedrock.region` <-> `BEDROCK_REGION`.
 //!
-//! Provider settings follow one pattern, `<provider>.<field>`, with `provider` as
-//! `ai_models.provider` spells it and `field` one of `api_key` (secret), `base_url`,
-//! `api_version`, `region`, `timeout_secs`.
+//! Provider settings follow one pattern, `<provider>.<field>`: each provider declares its
+//! own in the registry ([`crate::providers::REGISTRY`]), drawn from
+//! [`crate::providers::FIELDS`].
 
-/// `(key, is secret, description)` of the settings the studio knows.
-pub const KNOWN: &[(&str, bool, &str)] = &[
-    ("openai.api_key", true, "OpenAI API key"),
-    (
-        "openai.base_url",
-        false,
-        "OpenAI API base URL (default https://api.openai.com/v1)",
-    ),
-    ("azure.api_key", true, "Azure OpenAI API key"),
-    (
-        "azure.base_url",
-        false,
-        "Azure OpenAI endpoint, https://<resource>.openai.azure.com",
-    ),
-    ("azure.api_version", false, "Azure OpenAI api-version"),
-    (
-        "bedrock.region",
-        false,
-        "AWS region for Bedrock (default: the function's region)",
-    ),
-    ("gemini.api_key", true, "Google Gemini API key"),
-    ("gemini.base_url", false, "Gemini API base URL"),
-    (
-        "openai_compatible.base_url",
-        false,
-        "Base URL of an OpenAI-compatible server (Ollama, vLLM)",
-    ),
-    (
-        "openai_compatible.api_key",
-        true,
-        "API key of the OpenAI-compatible server, if it needs one",
-    ),
+use std::borrow::Cow;
+
+use crate::providers::REGISTRY;
+
+/// A setting the studio knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Known {
+    pub key: Cow<'static, str>,
+    /// Stored encrypted and never returned.
+    pub secret: bool,
+    pub description: &'static str,
+}
+
+/// The studio's own settings; the providers' come from the registry.
+const STUDIO: &[(&str, bool, &str)] = &[
     (
         "chat.system_prompt",
         false,
@@ -52,14 +35,26 @@ pub const KNOWN: &[(&str, bool, &str)] = &[
     ),
 ];
 
-/// The fields of a provider's settings (`<provider>.<field>`).
-pub const PROVIDER_FIELDS: &[&str] = &[
-    "api_key",
-    "base_url",
-    "api_version",
-    "region",
-    "timeout_secs",
-];
+/// Every setting the studio knows: each registered provider's, then the studio's own.
+pub fn known() -> impl Iterator<Item = Known> {
+    let providers = REGISTRY.iter().flat_map(|provider| {
+        provider.settings.iter().map(|setting| Known {
+            key: Cow::Owned(format!("{}.{}", provider.name, setting.field)),
+            secret: setting.secret,
+            description: setting.description,
+        })
+    });
+    let studio = STUDIO.iter().map(|&(key, secret, description)| Known {
+        key: Cow::Borrowed(key),
+        secret,
+        description,
+    });
+    providers.chain(studio)
+}
+
+fn find(key: &str) -> Option<Known> {
+    known().find(|known| known.key == key)
+}
 
 /// The environment variable a setting falls back to.
 pub fn env_name(key: &str) -> String {
@@ -74,8 +69,8 @@ pub fn env_name(key: &str) -> String {
 /// Whether a value under `key` must be stored encrypted: the known secrets, and any key
 /// whose last part names a credential.
 pub fn must_be_secret(key: &str) -> bool {
-    if let Some((_, secret, _)) = KNOWN.iter().find(|(k, _, _)| *k == key) {
-        return *secret;
+    if let Some(known) = find(key) {
+        return known.secret;
     }
     let last = key
         .rsplit(['.', '-'])
@@ -88,7 +83,7 @@ pub fn must_be_secret(key: &str) -> bool {
 }
 
 pub fn description(key: &str) -> Option<&'static str> {
-    KNOWN.iter().find(|(k, _, _)| *k == key).map(|(_, _, d)| *d)
+    find(key).map(|known| known.description)
 }
 
 /// The same rule the `settings.key` CHECK constraint applies.

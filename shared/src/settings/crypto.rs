@@ -5,8 +5,8 @@ use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use secrecy::SecretString;
 
-use super::keys::DataKey;
 use crate::error::AppError;
+use crate::ports::keys::DataKey;
 
 /// Ciphertext with its 16-byte tag appended, and the nonce it was sealed with.
 pub(crate) struct Sealed {

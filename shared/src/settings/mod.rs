@@ -9,7 +9,6 @@
 mod admin;
 pub mod catalogue;
 mod crypto;
-pub mod keys;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,8 +18,8 @@ use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
+pub use crate::ports::keys::{DataKey, DataKeys};
 pub use admin::{NewSetting, Rotation, SettingView};
-pub use keys::{DataKey, DataKeys};
 
 use crate::cache::{Clock, Kept};
 use crate::data_api::{DataApi, Params};

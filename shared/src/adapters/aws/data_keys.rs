@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_secretsmanager::error::DisplayErrorContext;
 
 use crate::error::{AppError, ErrorCode};
-use crate::settings::keys::{DataKey, DataKeys, random_key_hex};
+use crate::ports::keys::{DataKey, DataKeys, random_key_hex};
 
 /// How long the current version is reused before asking again (another process may rotate).
 const CURRENT_TTL: Duration = Duration::from_secs(5 * 60);

@@ -1,6 +1,5 @@
 //! AWS adapters, built from the ambient SDK configuration (`AWS_ENDPOINT_URL_*` locally).
 
-pub mod bedrock;
 mod data_keys;
 mod mailer;
 mod object_store;

@@ -9,7 +9,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::adapters::aws::bedrock::{self, Failure};
+use super::runtime::{self as bedrock, Failure};
 use crate::ports::embed::{EmbedError, Embedder};
 
 /// Titan v2 texts per `embed` call: the generator writes vectors after each call, so this

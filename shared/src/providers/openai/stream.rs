@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use serde_json::{Value, json};
 
-use crate::chat::http::{self, Decoder, Step};
 use crate::ports::chat::{ChatEvent, FinishReason, ProviderError, Usage};
+use crate::providers::http::{self, Decoder, Step};
 
 #[derive(Deserialize)]
 struct Chunk {

@@ -14,7 +14,7 @@ use aws_smithy_types::{Document, Number};
 use futures_util::stream;
 use serde_json::{Value, json};
 
-use crate::adapters::aws::bedrock::{self, Failure};
+use super::runtime::{self as bedrock, Failure};
 use crate::ports::chat::{
     ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, ProviderError, ProviderSettings,
     ReasoningEffort, Role, Usage,

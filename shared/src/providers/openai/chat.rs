@@ -2,21 +2,18 @@
 //! any OpenAI-compatible server (Ollama, vLLM, DeepSeek...), which differ only in address,
 //! authentication and a few request fields.
 
-mod stream;
-
 use std::time::Duration;
 
 use async_trait::async_trait;
 use reqwest::Url;
 use serde_json::{Value, json};
 
-use super::http;
+use super::stream::ChunkDecoder;
 use crate::error::AppError;
-use stream::ChunkDecoder;
-
 use crate::ports::chat::{
     ChatModel, ChatRequest, ChatStream, ProviderError, ProviderSettings, ReasoningEffort, Role,
 };
+use crate::providers::http;
 
 pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// The GA Azure OpenAI API version that streams usage (`stream_options`).

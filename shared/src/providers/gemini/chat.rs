@@ -13,12 +13,12 @@ use reqwest::Url;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::http::{self, Decoder, Step};
 use crate::error::AppError;
 use crate::ports::chat::{
     ChatEvent, ChatModel, ChatRequest, ChatStream, FinishReason, ProviderError, ProviderSettings,
     ReasoningEffort, Role, Usage,
 };
+use crate::providers::http::{self, Decoder, Step};
 
 pub const GEMINI_BASE_URL: &str = "https://generativelanguage.googleapis.com";
 
