@@ -219,3 +219,95 @@ async fn the_real_template_names_what_clients_and_tests_need() {
         "notifications@studio.local"
     );
 }
+
+/// The services a function's role lets it call, as the shared crate's adapter features
+/// name them.
+fn services_granted(deployment: &Deployment, function: &str) -> Vec<&'static str> {
+    let settings_key = deployment
+        .function(function)
+        .unwrap()
+        .environment
+        .iter()
+        .find(|(name, _)| name == "SETTINGS_KEY_SECRET_ARN")
+        .map(|(_, arn)| arn.clone());
+    let mut services = Vec::new();
+    for statement in statements(deployment, function) {
+        let actions = match &statement["Action"] {
+            serde_json::Value::Array(items) => items.clone(),
+            one => vec![one.clone()],
+        };
+        let resources = match &statement["Resource"] {
+            serde_json::Value::Array(items) => items.clone(),
+            one => vec![one.clone()],
+        };
+        for action in actions.iter().filter_map(|a| a.as_str()) {
+            let service = match action.split(':').next().unwrap_or_default() {
+                "s3" => "s3",
+                "sqs" => "sqs",
+                "ses" => "ses",
+                "textract" => "textract",
+                "bedrock" => "bedrock",
+                // Every function reads the database secret (the Data API asks for it with
+                // the caller's rights); only the settings key is read through the SDK.
+                "secretsmanager"
+                    if resources
+                        .iter()
+                        .any(|r| settings_key.as_deref().is_some_and(|key| r == key)) =>
+                {
+                    "secrets-manager"
+                }
+                _ => continue,
+            };
+            if !services.contains(&service) {
+                services.push(service);
+            }
+        }
+    }
+    services.sort_unstable();
+    services
+}
+
+/// The AWS adapter features a function's Cargo.toml turns on in `shared`.
+fn adapters_compiled(binary: &str) -> Vec<String> {
+    let manifest = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../functions"))
+        .join(binary)
+        .join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let line = text
+        .lines()
+        .find(|line| line.starts_with("shared"))
+        .unwrap_or_default();
+    let features = line
+        .split_once("features = [")
+        .map_or("", |(_, rest)| rest.split(']').next().unwrap_or_default());
+    let mut features: Vec<String> = features
+        .split(',')
+        .map(|f| f.trim().trim_matches('"').to_owned())
+        .filter(|f| !f.is_empty() && f != "embedded-migrations")
+        .collect();
+    features.sort_unstable();
+    features
+}
+
+/// A function compiles exactly the AWS adapters its role may call: one it lacks would fail
+/// on AWS although the local stack (one workspace build, every feature) passes; one its
+/// role cannot call is weight in the zip.
+#[tokio::test]
+async fn each_function_compiles_the_aws_adapters_its_role_may_call() {
+    let deployment = real(&[]).await;
+    let mismatched: Vec<String> = deployment
+        .functions
+        .iter()
+        .filter_map(|function| {
+            let granted = services_granted(&deployment, &function.name);
+            let compiled = adapters_compiled(&function.binary);
+            (granted != compiled).then(|| {
+                format!(
+                    "{}: role grants {granted:?}, Cargo.toml compiles {compiled:?}",
+                    function.name
+                )
+            })
+        })
+        .collect();
+    assert!(mismatched.is_empty(), "{mismatched:#?}");
+}

@@ -1,5 +1,6 @@
 //! Implementations of the ports: AWS services through the official SDK clients (the local
-//! stack serves them through moto and its own servers); one file per port.
+//! stack serves them through moto and its own servers), one file per port, each behind
+//! its SDK's cargo feature; the model providers' are in [`crate::providers`].
 
 pub mod aws;
 
@@ -20,12 +21,18 @@ pub fn ocr_from(
     let needed = |name: &'static str| env.optional(name).ok_or(ConfigError::Missing(vec![name]));
     match env.optional("OCR_PROVIDER").as_deref().map(str::trim) {
         None | Some("none") => Ok(None),
+        #[cfg(feature = "textract")]
         Some("textract") => Ok(Some(Arc::new(aws::TextractOcr::new(
             aws_sdk_textract::Client::new(sdk),
             &needed("DOCUMENTS_BUCKET")?,
             &needed("TEXTRACT_TOPIC_ARN")?,
             &needed("TEXTRACT_ROLE_ARN")?,
         )))),
+        #[cfg(not(feature = "textract"))]
+        Some("textract") => {
+            let _ = (sdk, needed);
+            Err(not_compiled("OCR_PROVIDER", "textract"))
+        }
         Some(other) => Err(ConfigError::Invalid {
             name: "OCR_PROVIDER",
             reason: format!("{other:?} is not one of textract, none"),
@@ -51,12 +58,29 @@ pub fn mailer_from(
     };
     let mode = value("NOTIFY_MAILER").map(|m| m.trim().to_owned());
     match mode.as_deref() {
+        #[cfg(feature = "ses")]
         Some("ses") => Ok(Some(Arc::new(aws::SesMailer::new(sdk, from()?)))),
+        #[cfg(not(feature = "ses"))]
+        Some("ses") => {
+            let _ = (sdk, from);
+            Err(not_compiled("NOTIFY_MAILER", "ses"))
+        }
         Some("none") | None => Ok(None),
         Some(other) => Err(ConfigError::Invalid {
             name: "NOTIFY_MAILER",
             reason: format!("{other:?} is not one of ses, none"),
         }),
+    }
+}
+
+/// A configuration naming an adapter this function was built without.
+#[cfg(not(all(feature = "textract", feature = "ses")))]
+fn not_compiled(name: &'static str, feature: &str) -> ConfigError {
+    ConfigError::Invalid {
+        name,
+        reason: format!(
+            "{feature} is not compiled into this function (shared's {feature:?} feature)"
+        ),
     }
 }
 
@@ -93,13 +117,19 @@ mod tests {
             mailer(&[("NOTIFY_MAILER", "ses")]),
             Err(ConfigError::Missing(vec!["NOTIFY_FROM_ADDRESS"]))
         );
-        assert_eq!(
-            mailer(&[
-                ("NOTIFY_MAILER", "ses"),
-                ("NOTIFY_FROM_ADDRESS", "Studio <studio@example.com>")
-            ]),
-            Ok(true)
-        );
+        let ses = mailer(&[
+            ("NOTIFY_MAILER", "ses"),
+            ("NOTIFY_FROM_ADDRESS", "Studio <studio@example.com>"),
+        ]);
+        if cfg!(feature = "ses") {
+            assert_eq!(ses, Ok(true));
+        } else {
+            // A function built without the SES adapter says so at init.
+            assert!(
+                matches!(&ses, Err(ConfigError::Invalid { name: "NOTIFY_MAILER", reason }) if reason.contains("not compiled")),
+                "{ses:?}"
+            );
+        }
         // The local stack's mail goes through its SES server, as on AWS.
         assert!(matches!(
             mailer(&[("NOTIFY_MAILER", "mailbox")]),

@@ -5,6 +5,7 @@
 //! Adding one is a folder and a line below: `docs/adding-a-provider.md`.
 
 pub mod azure;
+#[cfg(feature = "bedrock")]
 pub mod bedrock;
 pub mod gemini;
 pub(crate) mod http;
@@ -31,6 +32,7 @@ pub static REGISTRY: &[&Provider] = &[
     &azure::PROVIDER,
     &openai_compatible::PROVIDER,
     &gemini::PROVIDER,
+    #[cfg(feature = "bedrock")]
     &bedrock::PROVIDER,
     &offline::PROVIDER,
     #[cfg(test)]
