@@ -5,6 +5,8 @@
 pub mod attempt;
 mod ocr_completion;
 pub mod pipeline;
+#[cfg(test)]
+mod pipeline_tests;
 pub mod stages;
 mod store;
 
