@@ -10,6 +10,7 @@ use shared::adapters::aws::{S3ObjectStore, SqsQueue, sdk_config};
 use shared::auth::Caller;
 use shared::data_api::Params;
 use shared::fetch::FetchPolicy;
+use shared::ingest::DataApiIngestStore;
 use shared::ingest::pipeline::Pipeline;
 use shared::ingest::stages::{DocumentExtractor, TokenChunker};
 use shared::knowledge::{Item, NewItem, NewRepository, items, repositories};
@@ -26,6 +27,7 @@ fn env(name: &str) -> String {
 
 pub(crate) struct World {
     pub(crate) t: TestDb,
+    records: DataApiIngestStore,
     caller: Caller,
     repository: Uuid,
     store: S3ObjectStore,
@@ -65,6 +67,7 @@ pub(crate) async fn world() -> World {
         embedding_queue: SqsQueue::new(&sdk, &embedding_queue_url),
         embedding_queue_url,
         sqs,
+        records: DataApiIngestStore { db: t.db.clone() },
         t,
         caller,
         repository,
@@ -74,7 +77,7 @@ pub(crate) async fn world() -> World {
 impl World {
     pub(crate) fn pipeline(&self) -> Pipeline<'_> {
         Pipeline {
-            db: &self.t.db,
+            records: &self.records,
             store: &self.store,
             embedding_queue: &self.embedding_queue,
             extractor: Arc::new(DocumentExtractor::default()),

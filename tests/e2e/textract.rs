@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use shared::adapters::aws::{S3ObjectStore, SqsQueue, TextractOcr, sdk_config};
 use shared::data_api::Params;
 use shared::fetch::FetchPolicy;
+use shared::ingest::DataApiIngestStore;
 use shared::ingest::pipeline::Pipeline;
 use shared::ingest::stages::{DocumentExtractor, TokenChunker};
 use shared::knowledge::{NewItem, NewRepository, items, repositories};
@@ -249,9 +250,11 @@ async fn the_textract_processor_turns_its_fixture_completions_into_chunks_or_a_r
         .unwrap();
     let store = S3ObjectStore::new(&sdk, &std::env::var("DOCUMENTS_BUCKET").unwrap());
     let embedding_queue = SqsQueue::new(&sdk, &queue);
+    let records = DataApiIngestStore { db: t.db.clone() };
     let deps = textract_processor::handler::Deps {
+        db: &t.db,
         pipeline: Pipeline {
-            db: &t.db,
+            records: &records,
             store: &store,
             embedding_queue: &embedding_queue,
             extractor: Arc::new(DocumentExtractor::default()),
@@ -342,9 +345,11 @@ async fn a_completion_for_a_deleted_item_is_dropped_not_retried() {
     let sdk = sdk_config().await;
     let store = S3ObjectStore::new(&sdk, "unused");
     let queue = SqsQueue::new(&sdk, "http://127.0.0.1:1/unused");
+    let records = DataApiIngestStore { db: t.db.clone() };
     let deps = textract_processor::handler::Deps {
+        db: &t.db,
         pipeline: Pipeline {
-            db: &t.db,
+            records: &records,
             store: &store,
             embedding_queue: &queue,
             extractor: Arc::new(DocumentExtractor::default()),

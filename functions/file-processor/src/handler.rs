@@ -9,7 +9,7 @@ use serde_json::Value;
 use shared::AppError;
 use shared::ingest::attempt::Attempt;
 use shared::ingest::pipeline::{Outcome, Pipeline};
-use shared::knowledge::{ObjectKey, items};
+use shared::knowledge::ObjectKey;
 use shared::sqs;
 use uuid::Uuid;
 
@@ -129,7 +129,7 @@ async fn process(work: Work, deps: &Deps<'_>, attempt: &Attempt) -> Result<(), A
         Err(error) => {
             if let (Some(item), true) = (item, !error.is_retryable() || attempt.is_last()) {
                 let reason = format!("Processing failed: {}", error.message);
-                if let Err(marking) = items::fail(deps.pipeline.db, item, &reason).await {
+                if let Err(marking) = deps.pipeline.records.fail(item, &reason).await {
                     tracing::error!(error = %marking.chain(), "Could not mark the item failed");
                 }
             }

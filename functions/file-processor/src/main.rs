@@ -10,6 +10,7 @@ use shared::adapters::ocr_from;
 use shared::config::{Env, FromEnv};
 use shared::data_api::DataApi;
 use shared::fetch::FetchPolicy;
+use shared::ingest::DataApiIngestStore;
 use shared::ingest::pipeline::{Ocr, Pipeline};
 use shared::ingest::stages::{DocumentExtractor, TokenChunker};
 use shared::knowledge::items::MAX_UPLOAD_BYTES;
@@ -19,13 +20,15 @@ async fn main() -> Result<(), Error> {
     shared::telemetry::init();
     let config = FileProcessorConfig::from_env()?;
     let sdk = sdk_config().await;
-    let db = DataApi::from_env(&config.common.database).await;
+    let records = DataApiIngestStore {
+        db: DataApi::from_env(&config.common.database).await,
+    };
     let store = Arc::new(S3ObjectStore::new(&sdk, &config.documents_bucket));
     let ocr = ocr_from(&Env::process(), &sdk)?;
     let embedding_queue = SqsQueue::new(&sdk, &config.embedding_queue_url);
     let deps = Deps {
         pipeline: Pipeline {
-            db: &db,
+            records: &records,
             store: store.as_ref(),
             embedding_queue: &embedding_queue,
             extractor: Arc::new(DocumentExtractor::default()),

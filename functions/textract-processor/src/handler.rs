@@ -4,6 +4,7 @@
 //! item and its job are marked failed with the reason before the message goes to the DLQ.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use shared::data_api::DataApi;
 use shared::ingest::attempt::Attempt;
 use shared::ingest::pipeline::Pipeline;
 use shared::ingest::{Completed, complete_ocr};
@@ -14,6 +15,8 @@ use shared::{AppError, sqs};
 use uuid::Uuid;
 
 pub struct Deps<'a> {
+    /// OCR job rows and attempts; the item's chunks go through `pipeline`.
+    pub db: &'a DataApi,
     pub pipeline: Pipeline<'a>,
     pub engine: &'a dyn OcrEngine,
     /// The queue's `maxReceiveCount`: the delivery after which SQS moves a message to the DLQ.
@@ -43,7 +46,7 @@ async fn complete_message(
         sqs::receive_count(&message),
         deps.max_receive_count,
     );
-    match complete_ocr(&deps.pipeline, deps.engine, &completion, &attempt).await {
+    match complete_ocr(deps.db, &deps.pipeline, deps.engine, &completion, &attempt).await {
         Ok(Completed::Item(outcome)) => {
             tracing::info!(
                 job_id = completion.job_id,
@@ -66,7 +69,7 @@ async fn complete_message(
 }
 
 async fn give_up(deps: &Deps<'_>, completion: &Completion, error: &AppError) {
-    let db = deps.pipeline.db;
+    let db = deps.db;
     let reason = format!("OCR failed: {}", error.message);
     let item = match completion.job_tag.as_deref().map(Uuid::parse_str) {
         Some(Ok(item)) => Some(item),

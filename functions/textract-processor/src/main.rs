@@ -8,6 +8,7 @@ use shared::adapters::ocr_from;
 use shared::config::{ConfigError, Env, FromEnv};
 use shared::data_api::DataApi;
 use shared::fetch::FetchPolicy;
+use shared::ingest::DataApiIngestStore;
 use shared::ingest::pipeline::Pipeline;
 use shared::ingest::stages::{DocumentExtractor, TokenChunker};
 use shared::knowledge::items::MAX_UPLOAD_BYTES;
@@ -20,13 +21,15 @@ async fn main() -> Result<(), Error> {
     let config = TextractProcessorConfig::from_env()?;
     let sdk = sdk_config().await;
     let db = DataApi::from_env(&config.common.database).await;
+    let records = DataApiIngestStore { db: db.clone() };
     let store = Arc::new(S3ObjectStore::new(&sdk, &config.documents_bucket));
     let embedding_queue = SqsQueue::new(&sdk, &config.embedding_queue_url);
     let engine =
         ocr_from(&Env::process(), &sdk)?.ok_or(ConfigError::Missing(vec!["OCR_PROVIDER"]))?;
     let deps = Deps {
+        db: &db,
         pipeline: Pipeline {
-            db: &db,
+            records: &records,
             store: store.as_ref(),
             embedding_queue: &embedding_queue,
             extractor: Arc::new(DocumentExtractor::default()),

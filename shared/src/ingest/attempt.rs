@@ -9,13 +9,15 @@
 //! deadline has passed, and one whose attempt died more than 12 hours ago (SQS keeps a
 //! message invisible for 12 hours at most, so nothing is coming back).
 
-use chrono::{DateTime, Duration as Span, TimeZone, Utc};
+use chrono::{DateTime, Duration as Span, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
+
+pub use crate::ports::ingest::{Attempt, deadline_from_ms};
 
 /// After this long with no progress an item's message is certainly gone.
 pub const SAFETY_NET_HOURS: i64 = 12;
@@ -59,41 +61,6 @@ impl Stage {
             Self::EmbeddingGenerator => "Embedding",
         }
     }
-}
-
-/// One delivery of a message to one Lambda invocation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Attempt {
-    /// When the invocation is killed (`lambda_runtime::Context::deadline`).
-    pub deadline: DateTime<Utc>,
-    /// The message's `ApproximateReceiveCount` (1 on the first delivery).
-    pub delivery: u32,
-    /// The queue's `maxReceiveCount`: after that delivery the message goes to the DLQ.
-    pub max_deliveries: u32,
-}
-
-impl Attempt {
-    /// An attempt of the invocation whose deadline is `deadline_ms` (ms since the epoch).
-    pub fn new(deadline_ms: u64, delivery: u32, max_deliveries: u32) -> Self {
-        Self {
-            deadline: deadline_from_ms(deadline_ms),
-            delivery,
-            max_deliveries,
-        }
-    }
-
-    /// No delivery follows this one.
-    pub fn is_last(&self) -> bool {
-        self.delivery >= self.max_deliveries
-    }
-}
-
-/// A Lambda deadline (ms since the epoch) as a time; a nonsense value is "now".
-pub fn deadline_from_ms(deadline_ms: u64) -> DateTime<Utc> {
-    i64::try_from(deadline_ms)
-        .ok()
-        .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
-        .unwrap_or_else(Utc::now)
 }
 
 /// Records that `stage` works on `item` (while it is `processing` or `embedding`).
@@ -298,6 +265,8 @@ fn reason(item: &Stopped) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chrono::TimeZone;
+
     use super::*;
 
     fn stopped(stage: Option<&str>, delivery: i32, last: bool) -> Stopped {

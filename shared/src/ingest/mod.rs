@@ -1,52 +1,25 @@
 //! The ingestion pipeline: item status transitions, storing an item's chunks idempotently
-//! (by item id and document hash) in few Data API calls, and the per-object [`pipeline`].
+//! (by item id and document hash) in few Data API calls, and the per-object [`pipeline`],
+//! which reaches these rows through [`crate::ports::IngestStore`] ([`DataApiIngestStore`]).
 
 pub mod attempt;
 mod ocr_completion;
 pub mod pipeline;
+#[cfg(test)]
+mod pipeline_tests;
 pub mod stages;
+mod store;
 
+pub use crate::ports::ingest::{ClaimedItem, NewChunk, Stored};
 pub use ocr_completion::{Completed, complete_ocr};
+pub use store::DataApiIngestStore;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::data_api::{DataApi, Params, TextArray};
 use crate::error::AppError;
 use crate::knowledge::items::reason_text;
-
-/// A chunk ready to store.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NewChunk {
-    pub content: String,
-    pub page_start: Option<i32>,
-    pub page_end: Option<i32>,
-    pub heading_path: Vec<String>,
-    pub token_count: i32,
-    pub content_hash: String,
-}
-
-/// What storing did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stored {
-    /// The same document was already stored: nothing changed. Its chunk ids are returned so
-    /// embedding work lost earlier can be sent again (embedding is idempotent); `completed`
-    /// says every chunk already has its vector.
-    Unchanged {
-        chunk_ids: Vec<Uuid>,
-        completed: bool,
-    },
-    /// The item's chunks were (re)written; the item is now `embedding`.
-    Replaced { chunk_ids: Vec<Uuid> },
-}
-
-impl Stored {
-    pub fn chunk_ids(&self) -> &[Uuid] {
-        match self {
-            Self::Unchanged { chunk_ids, .. } | Self::Replaced { chunk_ids } => chunk_ids,
-        }
-    }
-}
 
 /// Marks an item `processing` and counts the attempt; `false` if the item no longer exists.
 pub async fn start_processing(db: &DataApi, item_id: Uuid) -> Result<bool, AppError> {
@@ -71,16 +44,6 @@ pub async fn start_processing(db: &DataApi, item_id: Uuid) -> Result<bool, AppEr
         )
         .await?;
     Ok(exists.exists)
-}
-
-/// An item as the pipeline reads it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ClaimedItem {
-    pub id: Uuid,
-    pub repository_id: Uuid,
-    pub name: String,
-    pub source: String,
-    pub content_type: Option<String>,
 }
 
 /// Reads an item and marks it `processing`, counting the attempt and recording it as the

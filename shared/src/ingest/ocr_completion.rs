@@ -25,7 +25,9 @@ pub enum Completed {
 
 /// Handles one completion notification, in `attempt` (recorded on the item, so a death of
 /// the textract-processor on its last delivery fails the item: see [`attempt::sweep`]).
+/// `db`: the job rows and the attempt; the item's own go through `pipeline`.
 pub async fn complete_ocr(
+    db: &DataApi,
     pipeline: &Pipeline<'_>,
     engine: &dyn OcrEngine,
     completion: &Completion,
@@ -34,7 +36,6 @@ pub async fn complete_ocr(
     if completion.api != TEXT_DETECTION_API {
         return Ok(Completed::Ignored("not a text detection job"));
     }
-    let db = pipeline.db;
     let Some(job) = jobs::find(db, &completion.job_id).await? else {
         if !item_exists(db, completion.job_tag.as_deref()).await? {
             // The job's row went with its item.

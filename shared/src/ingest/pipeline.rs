@@ -1,10 +1,9 @@
 //! One uploaded object through the pipeline: checked against its item, read with a size
 //! cap, turned into text per page and chunks (ports: [`super::stages::TextExtractor`],
-//! [`super::stages::Chunker`]),
-//! stored idempotently, and handed to the embedding queue as chunk ids. A scan or an image
-//! goes to OCR instead ([`crate::ocr`]): its text comes back later through
-//! [`Pipeline::ingest_text`]. Every way a file can be bad ends with the item `failed` and a
-//! reason a person can act on.
+//! [`super::stages::Chunker`]), stored idempotently ([`crate::ports::IngestStore`]), and
+//! handed to the embedding queue as chunk ids. A scan or an image goes to OCR instead
+//! ([`crate::ocr`]): its text comes back later through [`Pipeline::ingest_text`]. Every
+//! way a file can be bad ends with the item `failed` and a reason a person can act on.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,18 +12,15 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::attempt::{self, Attempt};
+use super::attempt::Attempt;
 use super::stages::{Chunker, TextExtractor, Unreadable, sentence};
-use super::{ClaimedItem, NewChunk, Stored, claim, store_chunks};
-use crate::data_api::DataApi;
+use super::{ClaimedItem, NewChunk, Stored};
 use crate::error::AppError;
 use crate::extract::{Deadline, Extracted, Page};
 use crate::fetch::{FetchPolicy, fetch};
 use crate::knowledge::ObjectKey;
-use crate::knowledge::items::fail;
-use crate::ocr::{budget, jobs};
 use crate::ports::ocr::OcrEngine;
-use crate::ports::{ObjectStore, Queue};
+use crate::ports::{IngestStore, ObjectStore, Queue};
 
 /// Chunk ids per embedding message: 4,000 ids are ~160 KB, under SQS's 256 KB, so a
 /// document's embedding work is one message (the generator pages through it).
@@ -55,13 +51,14 @@ pub enum Outcome {
 /// OCR for documents without a text layer, and the pages it may read per month.
 pub struct Ocr<'a> {
     pub engine: &'a dyn OcrEngine,
-    /// The limit a month's budget starts with (see [`budget`]).
+    /// The limit a month's budget starts with (see [`crate::ocr::budget`]).
     pub monthly_pages: i32,
 }
 
 /// The dependencies of the pipeline, built once per cold start.
 pub struct Pipeline<'a> {
-    pub db: &'a DataApi,
+    /// Items, chunks, OCR jobs and the page budget ([`super::DataApiIngestStore`]).
+    pub records: &'a dyn IngestStore,
     pub store: &'a dyn ObjectStore,
     pub embedding_queue: &'a dyn Queue,
     pub extractor: Arc<dyn TextExtractor>,
@@ -80,13 +77,10 @@ impl Pipeline<'_> {
         attempt: &Attempt,
     ) -> Result<Outcome, AppError> {
         let source = key.to_key();
-        match claim(
-            self.db,
-            key.item_id,
-            Some((key.repository_id, &source)),
-            attempt,
-        )
-        .await?
+        match self
+            .records
+            .claim(key.item_id, Some((key.repository_id, &source)), attempt)
+            .await?
         {
             Some(item) => self.process_stored(item, key, attempt).await,
             None => Ok(Outcome::Gone),
@@ -121,7 +115,7 @@ impl Pipeline<'_> {
     /// Processes an item named by id (a reprocess request, or a URL item to fetch), in
     /// `attempt`.
     pub async fn process_item(&self, id: Uuid, attempt: &Attempt) -> Result<Outcome, AppError> {
-        let Some(item) = claim(self.db, id, None, attempt).await? else {
+        let Some(item) = self.records.claim(id, None, attempt).await? else {
             return Ok(Outcome::Gone);
         };
         if item.source.starts_with("repositories/") {
@@ -220,7 +214,10 @@ impl Pipeline<'_> {
         let hash = document_hash(&extracted.pages);
         let pages = i32::try_from(extracted.pages.len()).ok();
         let started = Instant::now();
-        let stored = store_chunks(self.db, item, &hash, pages, chunks).await?;
+        let stored = self
+            .records
+            .store_chunks(item, &hash, pages, chunks)
+            .await?;
         let stored_at = Instant::now();
         // A document already stored and embedded needs no embedding work; any other sends
         // its chunk ids again (embedding skips what is done), in one message per document
@@ -240,7 +237,7 @@ impl Pipeline<'_> {
             self.embedding_queue.send(bodies).await?;
         }
         // Handed over only once the work is queued: a death before that is this stage's.
-        attempt::hand_over(self.db, item).await?;
+        self.records.hand_over(item).await?;
         tracing::info!(
             item_id = %item,
             store_ms = millis(stored_at - started),
@@ -277,20 +274,24 @@ impl Pipeline<'_> {
                 )
                 .await;
         };
-        if let Some(job) = jobs::in_progress(self.db, item).await? {
-            attempt::hand_over(self.db, item).await?;
+        if let Some(job) = self.records.ocr_job_in_progress(item).await? {
+            self.records.hand_over(item).await?;
             return Ok(Outcome::OcrStarted {
                 job_id: job.job_id,
                 pages: job.pages.unwrap_or(pages),
             });
         }
-        if let Err(exhausted) = budget::reserve(self.db, pages, ocr.monthly_pages).await? {
+        if let Err(exhausted) = self
+            .records
+            .reserve_ocr_pages(pages, ocr.monthly_pages)
+            .await?
+        {
             return self.failed(item, &format!("{exhausted}.")).await;
         }
         let job_id = match ocr.engine.start(key, item).await {
             Ok(job_id) => job_id,
             Err(error) => {
-                budget::release(self.db, pages).await?;
+                self.records.release_ocr_pages(pages).await?;
                 if error.is_retryable() {
                     return Err(error);
                 }
@@ -298,9 +299,9 @@ impl Pipeline<'_> {
                 return self.failed(item, &sentence(&reason)).await;
             }
         };
-        jobs::record_start(self.db, &job_id, item, pages).await?;
+        self.records.record_ocr_job(&job_id, item, pages).await?;
         // The item now waits for the OCR completion, whose own attempt is recorded then.
-        attempt::hand_over(self.db, item).await?;
+        self.records.hand_over(item).await?;
         tracing::info!(item_id = %item, job_id, pages, "OCR job started");
         Ok(Outcome::OcrStarted { job_id, pages })
     }
@@ -308,7 +309,7 @@ impl Pipeline<'_> {
     /// Marks the item failed with `reason`.
     pub async fn failed(&self, item: Uuid, reason: &str) -> Result<Outcome, AppError> {
         tracing::info!(item_id = %item, reason, "Item failed");
-        fail(self.db, item, reason).await?;
+        self.records.fail(item, reason).await?;
         Ok(Outcome::Failed(reason.to_owned()))
     }
 }

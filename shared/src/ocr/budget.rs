@@ -8,42 +8,14 @@ use serde::Deserialize;
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 
+pub use crate::ports::ingest::Exhausted;
+
 /// The monthly page limit a new month starts with (`OCR_MONTHLY_PAGE_BUDGET`, a whole
 /// number of pages, default 1000).
 pub fn monthly_limit(env: &mut crate::config::Env<'_>) -> i32 {
     let pages: u32 = env.parsed("OCR_MONTHLY_PAGE_BUDGET", 1000);
     i32::try_from(pages).unwrap_or(i32::MAX)
 }
-
-/// The budget refused a reservation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exhausted {
-    pub limit: i32,
-    pub used: i32,
-    pub needed: i32,
-}
-
-impl std::fmt::Display for Exhausted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.limit > 0 && self.needed > self.limit {
-            write!(
-                f,
-                "This document has {} pages without a text layer, more than the whole monthly OCR \
-                 budget of {} pages; split it, or an administrator can raise the budget",
-                self.needed, self.limit
-            )
-        } else {
-            write!(
-                f,
-                "The monthly OCR budget of {} pages is used up ({} used, this document needs {}); \
-                 it renews on the first day of next month (UTC), or an administrator can raise it",
-                self.limit, self.used, self.needed
-            )
-        }
-    }
-}
-
-impl std::error::Error for Exhausted {}
 
 #[derive(Deserialize)]
 struct Usage {

@@ -7,6 +7,8 @@ use uuid::Uuid;
 use crate::data_api::{DataApi, Params};
 use crate::error::AppError;
 
+pub use crate::ports::ingest::OcrJob;
+
 /// How a job ended, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobStatus {
@@ -25,18 +27,8 @@ impl JobStatus {
     }
 }
 
-/// A recorded job.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct Job {
-    pub job_id: String,
-    pub item_id: Uuid,
-    pub status: String,
-    pub pages: Option<i32>,
-    pub error: Option<String>,
-}
-
 /// The job still running for an item, if any (a redelivered upload must not start another).
-pub async fn in_progress(db: &DataApi, item_id: Uuid) -> Result<Option<Job>, AppError> {
+pub async fn in_progress(db: &DataApi, item_id: Uuid) -> Result<Option<OcrJob>, AppError> {
     Ok(db
         .query_opt(
             "SELECT job_id, item_id, status, pages, error FROM textract_jobs
@@ -46,7 +38,7 @@ pub async fn in_progress(db: &DataApi, item_id: Uuid) -> Result<Option<Job>, App
         .await?)
 }
 
-pub async fn find(db: &DataApi, job_id: &str) -> Result<Option<Job>, AppError> {
+pub async fn find(db: &DataApi, job_id: &str) -> Result<Option<OcrJob>, AppError> {
     Ok(db
         .query_opt(
             "SELECT job_id, item_id, status, pages, error FROM textract_jobs WHERE job_id = :job",
