@@ -28,16 +28,17 @@ if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "
   rustup target add "$triple"
 fi
 
-packages=()
 names=()
 for manifest in functions/*/Cargo.toml; do
-  name=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)
-  packages+=(-p "$name")
-  names+=("$name")
+  names+=("$(sed -n 's/^name = "\(.*\)"$/\1/p' "$manifest" | head -n 1)")
 done
 
 started=$(date +%s)
-cargo lambda build --release "$arch_flag" --output-format zip --locked "${packages[@]}"
+# One function at a time, as `sam build` builds them: built together, cargo would unify
+# their features and every zip would carry every function's AWS SDKs.
+for name in "${names[@]}"; do
+  cargo lambda build --release "$arch_flag" --output-format zip --locked -p "$name"
+done
 echo "Built ${#names[@]} function(s) for ${LAMBDA_ARCH:-arm64} in $(( $(date +%s) - started ))s"
 
 target=${CARGO_TARGET_DIR:-$root/target}

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::routing::get;
 use serde_json::json;
 use shared::fetch::FetchPolicy;
-use shared::tools::{BraveSearch, SearchError, ToolError, Tools, WebSearch};
+use shared::tools::{BraveWebSearch, SearchError, ToolError, Tools, WebSearch};
 use studio_local::mock_search::{Fault, MockSearch};
 
 const KEY: &str = "brave-test-key";
@@ -21,8 +21,8 @@ async fn mock() -> MockSearch {
         .unwrap()
 }
 
-fn brave(mock: &MockSearch, key: &str) -> BraveSearch {
-    BraveSearch::new(
+fn brave(mock: &MockSearch, key: &str) -> BraveWebSearch {
+    BraveWebSearch::new(
         key.to_owned(),
         Some(&mock.base_url()),
         Duration::from_secs(5),

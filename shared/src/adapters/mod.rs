@@ -3,6 +3,7 @@
 //! its SDK's cargo feature; the model providers' are in [`crate::providers`].
 
 pub mod aws;
+pub mod http;
 
 use std::sync::Arc;
 

@@ -2,7 +2,6 @@
 //! [`WebSearch`] port, one real provider: Brave Search) and `fetch_page` (the SSRF-guarded
 //! fetch plus HTML main-content extraction, capped).
 
-mod brave;
 mod fetch_page;
 mod web_search;
 
@@ -15,7 +14,7 @@ use crate::config::ConfigError;
 use crate::error::{AppError, ErrorCode};
 use crate::fetch::FetchPolicy;
 
-pub use brave::BraveSearch;
+pub use crate::adapters::http::BraveWebSearch;
 pub use fetch_page::{FetchedPage, PageLimits, fetch_page};
 pub use web_search::{SearchError, SearchHit, WebSearch, WebSearchConfig, web_search_from};
 

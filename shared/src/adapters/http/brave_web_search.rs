@@ -9,26 +9,26 @@ use async_trait::async_trait;
 use reqwest::header::HeaderMap;
 use serde::Deserialize;
 
-use super::web_search::{MAX_RESULTS, SearchError, SearchHit, WebSearch};
+use crate::ports::web_search::{MAX_RESULTS, SearchError, SearchHit, WebSearch};
 
 pub const BRAVE_BASE_URL: &str = "https://api.search.brave.com";
 
-pub struct BraveSearch {
+pub struct BraveWebSearch {
     http: reqwest::Client,
     api_key: String,
     endpoint: String,
     timeout: Duration,
 }
 
-impl std::fmt::Debug for BraveSearch {
+impl std::fmt::Debug for BraveWebSearch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BraveSearch")
+        f.debug_struct("BraveWebSearch")
             .field("endpoint", &self.endpoint)
             .finish_non_exhaustive()
     }
 }
 
-impl BraveSearch {
+impl BraveWebSearch {
     /// `base_url` overrides `https://api.search.brave.com` (the path is appended).
     pub fn new(api_key: String, base_url: Option<&str>, timeout: Duration) -> Self {
         let base = base_url.unwrap_or(BRAVE_BASE_URL).trim_end_matches('/');
@@ -74,7 +74,7 @@ struct ErrorDetail {
 }
 
 #[async_trait]
-impl WebSearch for BraveSearch {
+impl WebSearch for BraveWebSearch {
     fn provider(&self) -> &str {
         "brave"
     }
