@@ -72,6 +72,14 @@ fn function_env() -> Vec<(String, String)> {
             "OCR_COMPLETION_QUEUE_URL".into(),
             "http://127.0.0.1:4566/123456789012/studio-ocr-completion".into(),
         ),
+        (
+            "ASSISTANT_RUNS_QUEUE_URL".into(),
+            "http://127.0.0.1:4566/123456789012/studio-assistant-runs".into(),
+        ),
+        (
+            "SETTINGS_KEY_SECRET_ARN".into(),
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:studio/settings-key".into(),
+        ),
         // As the template sets it; nothing calls Textract at init.
         ("OCR_PROVIDER".into(), "textract".into()),
         (
