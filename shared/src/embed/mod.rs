@@ -40,9 +40,9 @@ fn read(env: &Env<'_>) -> Result<(&'static EmbeddingAdapter, EmbeddingSettings),
     };
     let name = env
         .optional("EMBEDDING_PROVIDER")
-        .unwrap_or_else(|| "offline".to_owned());
-    let adapter = providers::embedding_provider(name.trim())?;
-    let setting = |field: &str| env.optional(&env_name(&format!("{}.{field}", name.trim())));
+        .map_or_else(|| "offline".to_owned(), |name| name.trim().to_owned());
+    let adapter = providers::embedding_provider(&name)?;
+    let setting = |field: &str| env.optional(&env_name(&format!("{name}.{field}")));
     let settings = EmbeddingSettings {
         provider: ProviderSettings {
             base_url: adapter

@@ -46,11 +46,7 @@ impl BedrockChat {
     /// A client for the region and endpoint of `settings`, with the ambient AWS
     /// credentials (the function's role on Lambda).
     pub async fn from_settings(settings: &ProviderSettings) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(region) = &settings.region {
-            loader = loader.region(aws_config::Region::new(region.clone()));
-        }
-        let sdk = loader.load().await;
+        let sdk = bedrock::sdk_config(settings).await;
         Self::new(&sdk, settings.base_url.as_deref(), settings.timeout)
     }
 

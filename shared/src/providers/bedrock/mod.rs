@@ -37,11 +37,7 @@ pub static PROVIDER: Provider = Provider {
                     .model_id
                     .as_deref()
                     .unwrap_or(BedrockEmbedder::DEFAULT_MODEL);
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-                if let Some(region) = &settings.provider.region {
-                    loader = loader.region(aws_config::Region::new(region.clone()));
-                }
-                let sdk = loader.load().await;
+                let sdk = runtime::sdk_config(&settings.provider).await;
                 let endpoint = settings.provider.base_url.as_deref();
                 BedrockEmbedder::new(&sdk, endpoint, model, settings.dimensions)
                     .map(|embedder| Box::new(embedder) as _)

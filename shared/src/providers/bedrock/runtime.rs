@@ -7,6 +7,16 @@ use aws_sdk_bedrockruntime::config::http::HttpResponse;
 use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
+/// The ambient AWS configuration (the function's role on Lambda) in the region `settings`
+/// name, else the function's own.
+pub async fn sdk_config(settings: &crate::ports::chat::ProviderSettings) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    loader.load().await
+}
+
 /// A Bedrock Runtime client without SDK retries (the embedding generator backs off on
 /// throttling, chat falls back to another model), `endpoint` overriding the SDK's.
 pub fn runtime_client(
